@@ -1,0 +1,238 @@
+//! The settings a person controls, kept as TOML in the XDG config dir.
+//!
+//! A missing file means the defaults. A file with a bad value is refused with the file, the key
+//! and what is expected: a privacy tool must never guess what its user meant.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::CoreError;
+
+/// How much of each key press is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaptureLevel {
+    /// Key identity and typed text. The default: review before upload is the safeguard.
+    #[default]
+    Full,
+    /// Only the kind of key (letter, digit, space, punctuation, modifier, navigation, function, other).
+    Categories,
+    /// Only that a key was pressed.
+    Counts,
+}
+
+impl CaptureLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Categories => "categories",
+            Self::Counts => "counts",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        [Self::Full, Self::Categories, Self::Counts]
+            .into_iter()
+            .find(|l| l.name() == s)
+    }
+}
+
+/// Password managers and keyrings, excluded unless the user removes them.
+pub const DEFAULT_EXCLUDED_APPS: &[&str] = &[
+    "keepassxc",
+    "keepass",
+    "keepass2",
+    "1password",
+    "bitwarden",
+    "lastpass",
+    "dashlane",
+    "enpass",
+    "nordpass",
+    "proton pass",
+    "seahorse",
+    "kwalletmanager5",
+    "gnome-keyring",
+    "pinentry",
+];
+
+pub const MOUSE_RATE_RANGE: (u32, u32) = (1, 1000);
+pub const RETENTION_RANGE: (u32, u32) = (1, 3650);
+
+/// All settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub capture_level: CaptureLevel,
+    /// App names whose input is never stored; matched case-insensitively.
+    pub excluded_apps: Vec<String>,
+    /// Most mouse movements stored per second.
+    pub mouse_rate: u32,
+    /// Events older than this many days are deleted.
+    pub retention_days: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            capture_level: CaptureLevel::Full,
+            excluded_apps: DEFAULT_EXCLUDED_APPS.iter().map(|s| (*s).to_owned()).collect(),
+            mouse_rate: 125,
+            retention_days: 30,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings from `path`; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Settings, CoreError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(source) => Err(CoreError::SettingsIo {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Parses settings text; `path` only names the file in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Settings, CoreError> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            CoreError::SettingsInvalid {
+                path: path.to_owned(),
+                message: format!("not valid TOML: {}", e.message()),
+            }
+        })?;
+        let bad = |key: &str, expected: &str| CoreError::SettingsValue {
+            path: path.to_owned(),
+            key: key.to_owned(),
+            expected: expected.to_owned(),
+        };
+        let in_range = |key: &str, v: &toml::Value, (lo, hi): (u32, u32)| {
+            v.as_integer()
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| (lo..=hi).contains(n))
+                .ok_or_else(|| bad(key, &format!("must be a whole number from {lo} to {hi}")))
+        };
+        let mut s = Settings::default();
+        for (key, value) in &table {
+            match key.as_str() {
+                "capture_level" => {
+                    s.capture_level = value
+                        .as_str()
+                        .and_then(CaptureLevel::from_name)
+                        .ok_or_else(|| bad(key, "must be \"full\", \"categories\" or \"counts\""))?;
+                }
+                "excluded_apps" => {
+                    let list = value
+                        .as_array()
+                        .ok_or_else(|| bad(key, "must be a list of app names"))?;
+                    s.excluded_apps = list
+                        .iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map(|n| n.trim().to_owned())
+                                .filter(|n| !n.is_empty())
+                                .ok_or_else(|| bad(key, "must be a list of app names"))
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+                "mouse_rate" => s.mouse_rate = in_range(key, value, MOUSE_RATE_RANGE)?,
+                "retention_days" => s.retention_days = in_range(key, value, RETENTION_RANGE)?,
+                _ => {
+                    return Err(bad(
+                        key,
+                        "is not a setting (known: capture_level, excluded_apps, mouse_rate, retention_days)",
+                    ));
+                }
+            }
+        }
+        Ok(s)
+    }
+
+    /// Writes the settings atomically (a temporary file renamed over the old one).
+    pub fn save(&self, path: &Path) -> Result<(), CoreError> {
+        let io = |source| CoreError::SettingsIo {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let text = toml::to_string_pretty(self).map_err(|e| CoreError::SettingsInvalid {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Whether input to `app` (or to a window of WM_CLASS `class`) must not be stored.
+    pub fn is_excluded(&self, app: &str, class: &str) -> bool {
+        self.excluded_apps.iter().any(|e| {
+            e.eq_ignore_ascii_case(app) || (!class.is_empty() && e.eq_ignore_ascii_case(class))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, String> {
+        Settings::parse(Path::new("/cfg/settings.toml"), text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let s = parse("").unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.capture_level, CaptureLevel::Full);
+        assert!(s.is_excluded("KeePassXC", ""));
+        assert!(!s.is_excluded("xterm", "XTerm"));
+    }
+
+    #[test]
+    fn values_are_read() {
+        let s = parse(
+            "capture_level = \"counts\"\nexcluded_apps = [\"Slack\"]\nmouse_rate = 60\nretention_days = 7\n",
+        )
+        .unwrap();
+        assert_eq!(s.capture_level, CaptureLevel::Counts);
+        assert!(s.is_excluded("slack", ""));
+        assert!(s.is_excluded("x", "SLACK"));
+        assert!(!s.is_excluded("keepassxc", ""));
+        assert_eq!((s.mouse_rate, s.retention_days), (60, 7));
+    }
+
+    #[test]
+    fn bad_values_name_file_key_and_expectation() {
+        let cases = [
+            ("mouse_rate = 0", "key `mouse_rate` must be a whole number from 1 to 1000"),
+            ("mouse_rate = \"fast\"", "key `mouse_rate` must be a whole number"),
+            ("capture_level = \"all\"", "key `capture_level` must be \"full\""),
+            ("retention_days = -3", "key `retention_days` must be a whole number from 1 to 3650"),
+            ("excluded_apps = \"x\"", "key `excluded_apps` must be a list"),
+            ("colour = 1", "key `colour` is not a setting"),
+            ("capture_level = ", "not valid TOML"),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains("/cfg/settings.toml"), "{err}");
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/settings.toml");
+        let mut s = Settings::default();
+        s.capture_level = CaptureLevel::Categories;
+        s.excluded_apps.push("Signal".into());
+        s.save(&path).unwrap();
+        assert_eq!(Settings::load(&path).unwrap(), s);
+        assert_eq!(Settings::load(&dir.path().join("missing.toml")).unwrap(), Settings::default());
+    }
+}
