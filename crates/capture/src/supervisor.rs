@@ -1,0 +1,566 @@
+//! The parent's side: runs the capture worker as a child process, forwards its frames in order,
+//! reports when capture is (un)available, and restarts the worker with exponential backoff.
+//!
+//! **Invariant:** the worker never outlives the app. [`Supervisor::stop`] (and `Drop`) kill it;
+//! if the app dies without stopping, the kernel kills it (`PR_SET_PDEATHSIG`), and as a last
+//! resort the worker exits when its stdin (a pipe held only by the supervisor) closes.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::wire::{Frame, FrameReader};
+use crate::{CaptureError, CaptureMsg, CaptureStatus};
+
+/// What the supervisor reports, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SupervisorEvent {
+    Msg(CaptureMsg),
+    Status(CaptureStatus),
+}
+
+/// How to run the worker and how patiently to restart it.
+#[derive(Debug, Clone)]
+pub struct SupervisorConfig {
+    /// The worker program, e.g. `std::env::current_exe()`.
+    pub program: PathBuf,
+    /// Its arguments, e.g. `["capture-worker"]`.
+    pub args: Vec<OsString>,
+    /// The first restart delay; it doubles after each failure up to `max_backoff`, and drops back
+    /// to `min_backoff` once a worker has run for at least `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl SupervisorConfig {
+    /// A config with the default backoff (1 s doubling up to 30 s).
+    pub fn new(
+        program: impl Into<PathBuf>,
+        args: impl IntoIterator<Item = impl Into<OsString>>,
+    ) -> Self {
+        SupervisorConfig {
+            program: program.into(),
+            args: args.into_iter().map(Into::into).collect(),
+            min_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A running supervisor. Dropping it stops capture.
+#[derive(Debug)]
+pub struct Supervisor {
+    stop_tx: Option<Sender<()>>,
+    child: Arc<Mutex<Option<Child>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Supervisor {
+    /// Starts supervising in a background thread; events go to `sink` until it is dropped or
+    /// [`Supervisor::stop`] is called.
+    pub fn spawn(cfg: SupervisorConfig, sink: Sender<SupervisorEvent>) -> Supervisor {
+        let (stop_tx, stop_rx) = mpsc::channel();
+        let child = Arc::new(Mutex::new(None));
+        let state = Supervising {
+            cfg,
+            sink,
+            stop_rx,
+            child: Arc::clone(&child),
+        };
+        let thread = thread::Builder::new()
+            .name("capture-supervisor".into())
+            .spawn(move || state.run())
+            .ok();
+        if thread.is_none() {
+            tracing::error!("cannot start the capture supervisor thread");
+        }
+        Supervisor {
+            stop_tx: Some(stop_tx),
+            child,
+            thread,
+        }
+    }
+
+    /// Kills the worker and waits for the supervisor thread to finish.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        // Dropping the sender wakes a backoff sleep; killing the child ends a blocking read.
+        self.stop_tx.take();
+        kill_child(&self.child);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn kill_child(child: &Mutex<Option<Child>>) {
+    let mut guard = child.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(child) = guard.as_mut() {
+        // The child is reaped only under this lock, so its pid cannot have been reused.
+        let _ = child.kill();
+    }
+}
+
+struct Supervising {
+    cfg: SupervisorConfig,
+    sink: Sender<SupervisorEvent>,
+    stop_rx: mpsc::Receiver<()>,
+    child: Arc<Mutex<Option<Child>>>,
+}
+
+/// How one run of the worker ended.
+struct RunEnd {
+    reason: String,
+    ran_for: Duration,
+}
+
+impl Supervising {
+    fn run(self) {
+        let mut backoff = self.cfg.min_backoff;
+        loop {
+            if self.stopping() {
+                return;
+            }
+            let Some(end) = self.run_once() else {
+                return;
+            };
+            if self.stopping() {
+                return;
+            }
+            tracing::warn!(reason = %end.reason, "capture unavailable");
+            if !self.send(SupervisorEvent::Status(CaptureStatus::Unavailable {
+                reason: end.reason,
+            })) {
+                return;
+            }
+            if end.ran_for >= self.cfg.max_backoff {
+                backoff = self.cfg.min_backoff;
+            }
+            match self.stop_rx.recv_timeout(backoff) {
+                Err(RecvTimeoutError::Timeout) => {}
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+            backoff = (backoff * 2).min(self.cfg.max_backoff.max(self.cfg.min_backoff));
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        !matches!(self.stop_rx.try_recv(), Err(mpsc::TryRecvError::Empty))
+    }
+
+    /// `false` when nobody listens any more, which stops the supervisor.
+    fn send(&self, event: SupervisorEvent) -> bool {
+        self.sink.send(event).is_ok()
+    }
+
+    /// Runs the worker once, forwarding its frames. `None` means stop supervising.
+    fn run_once(&self) -> Option<RunEnd> {
+        let started_at = Instant::now();
+        let mut child = match self.spawn_worker() {
+            Ok(child) => child,
+            Err(e) => {
+                return Some(RunEnd {
+                    reason: e.to_string(),
+                    ran_for: Duration::ZERO,
+                });
+            }
+        };
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        // Held, never written: the worker exits when this pipe closes (i.e. when we die).
+        let _stdin: Option<ChildStdin> = child.stdin.take();
+        {
+            let mut slot = self.child.lock().unwrap_or_else(PoisonError::into_inner);
+            *slot = Some(child);
+        }
+        // stop() may have run between the check in run() and storing the child: re-check now
+        // that stop() is sure to find it.
+        if self.stopping() {
+            kill_child(&self.child);
+        }
+
+        let last_stderr = Arc::new(Mutex::new(String::new()));
+        let stderr_thread = stderr.and_then(|s| {
+            let last = Arc::clone(&last_stderr);
+            thread::Builder::new()
+                .name("capture-stderr".into())
+                .spawn(move || keep_last_line(s, &last))
+                .ok()
+        });
+
+        let mut error_frame = None;
+        let mut protocol_error = None;
+        let mut listening = true;
+        if let Some(stdout) = stdout {
+            let mut reader = FrameReader::new(BufReader::with_capacity(64 * 1024, stdout));
+            loop {
+                let event = match reader.next_frame() {
+                    Ok(None) => break,
+                    Err(e) => {
+                        // An unreadable stream cannot be resynchronised: end this worker.
+                        protocol_error = Some(e);
+                        kill_child(&self.child);
+                        break;
+                    }
+                    Ok(Some(Frame::Started)) => SupervisorEvent::Status(CaptureStatus::Running),
+                    Ok(Some(Frame::Input(ev))) => SupervisorEvent::Msg(CaptureMsg::Input(ev)),
+                    Ok(Some(Frame::Focus { ts, window })) => {
+                        SupervisorEvent::Msg(CaptureMsg::Focus { ts, window })
+                    }
+                    Ok(Some(Frame::Error(reason))) => {
+                        error_frame = Some(reason);
+                        continue;
+                    }
+                };
+                if !self.send(event) {
+                    listening = false;
+                    kill_child(&self.child);
+                    break;
+                }
+            }
+        }
+
+        let status = {
+            let mut slot = self.child.lock().unwrap_or_else(PoisonError::into_inner);
+            let status = slot.as_mut().map(Child::wait);
+            slot.take();
+            status
+        };
+        if let Some(t) = stderr_thread {
+            let _ = t.join();
+        }
+        if !listening {
+            return None;
+        }
+        let last_stderr = last_stderr
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if !last_stderr.is_empty() {
+            tracing::debug!(stderr = %last_stderr, "capture worker's last words");
+        }
+        let reason = match (error_frame, protocol_error, status) {
+            (Some(reason), _, _) => reason,
+            (None, Some(e), _) => e.to_string(),
+            (None, None, Some(Ok(status))) => exit_reason(status, &last_stderr),
+            (None, None, Some(Err(e))) => format!("the capture process was lost ({e})"),
+            (None, None, None) => "the capture process ended".to_owned(),
+        };
+        Some(RunEnd {
+            reason,
+            ran_for: started_at.elapsed(),
+        })
+    }
+
+    fn spawn_worker(&self) -> Result<Child, CaptureError> {
+        let mut cmd = Command::new(&self.cfg.program);
+        cmd.args(&self.cfg.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        #[cfg(target_os = "linux")]
+        die_with_parent(&mut cmd);
+        cmd.spawn().map_err(CaptureError::Spawn)
+    }
+}
+
+/// Asks the kernel to kill the worker when the thread that spawned it (the supervisor thread,
+/// which lives as long as the supervisor) or the whole app dies.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs between fork and exec and calls only async-signal-safe functions
+    // (prctl, getppid, _exit); it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before prctl took effect.
+            if libc::getppid() != parent {
+                libc::_exit(0);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// A sentence for a worker that died without saying why.
+fn exit_reason(status: ExitStatus, last_stderr: &str) -> String {
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    #[cfg(not(unix))]
+    let signal = None;
+    let exited = CaptureError::WorkerExited {
+        code: status.code(),
+        signal,
+    };
+    let detail = exited.to_string();
+    let detail = detail.strip_prefix("the ").unwrap_or(&detail);
+    // Xlib's fatal I/O error handler prints "XIO: fatal IO error ..." and exits with code 1.
+    if status.code() == Some(1) || last_stderr.contains("XIO") || last_stderr.contains("X server") {
+        format!("lost the connection to the X server ({detail})")
+    } else {
+        format!("capture stopped unexpectedly ({detail})")
+    }
+}
+
+/// Drains the worker's stderr (so it never blocks on a full pipe), keeping only the last line.
+fn keep_last_line(stderr: impl Read, last: &Mutex<String>) {
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim();
+                if !text.is_empty() {
+                    let mut last = last.lock().unwrap_or_else(PoisonError::into_inner);
+                    last.clear();
+                    // Bounded: a runaway line must not grow memory.
+                    last.push_str(text.get(..512).unwrap_or(text));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{self, Frame};
+    use glasshouse_core::keys::Key;
+    use glasshouse_core::model::{Input, RawEvent, Window};
+    use std::sync::mpsc::Receiver;
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    /// A fake worker: a shell script that prints `frames` (from a file) and then runs `then`.
+    struct Fake {
+        dir: tempfile::TempDir,
+    }
+
+    impl Fake {
+        fn new() -> Fake {
+            Fake {
+                dir: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        fn path(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        fn config(&self, frames: &[Frame], then: &str) -> SupervisorConfig {
+            let mut bytes = Vec::new();
+            for f in frames {
+                wire::encode(f, &mut bytes);
+            }
+            self.config_raw(&bytes, then)
+        }
+
+        fn config_raw(&self, bytes: &[u8], then: &str) -> SupervisorConfig {
+            let file = self.path("frames");
+            std::fs::write(&file, bytes).unwrap();
+            let script = format!("cat '{}'; {then}", file.display());
+            SupervisorConfig {
+                program: "/bin/sh".into(),
+                args: vec!["-c".into(), script.into()],
+                min_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_millis(400),
+            }
+        }
+    }
+
+    fn next(rx: &Receiver<SupervisorEvent>) -> SupervisorEvent {
+        rx.recv_timeout(WAIT).expect("no event from the supervisor")
+    }
+
+    fn unavailable(reason: &str) -> SupervisorEvent {
+        SupervisorEvent::Status(CaptureStatus::Unavailable {
+            reason: reason.into(),
+        })
+    }
+
+    const RUNNING: SupervisorEvent = SupervisorEvent::Status(CaptureStatus::Running);
+
+    #[test]
+    fn forwards_frames_in_order_and_reports_the_error_frame_as_reason() {
+        let fake = Fake::new();
+        let mut frames = vec![Frame::Started];
+        let mut expected = vec![RUNNING];
+        for i in 0..500 {
+            let ev = RawEvent {
+                ts: 1000 + i,
+                input: if i % 2 == 0 {
+                    Input::Move {
+                        x: i as i32,
+                        y: 2 * i as i32,
+                    }
+                } else {
+                    Input::KeyDown {
+                        key: Key::KeyA,
+                        text: Some("a".into()),
+                    }
+                },
+            };
+            frames.push(Frame::Input(ev.clone()));
+            expected.push(SupervisorEvent::Msg(CaptureMsg::Input(ev)));
+        }
+        let window = Window {
+            app: "xterm".into(),
+            class: "XTerm".into(),
+            title: "canary".into(),
+        };
+        frames.push(Frame::Focus {
+            ts: 9,
+            window: window.clone(),
+        });
+        expected.push(SupervisorEvent::Msg(CaptureMsg::Focus { ts: 9, window }));
+        let reason = "no X display: DISPLAY is not set";
+        frames.push(Frame::Error(reason.into()));
+        expected.push(unavailable(reason));
+
+        let (tx, rx) = mpsc::channel();
+        let sup = Supervisor::spawn(fake.config(&frames, "exit 2"), tx);
+        for want in expected {
+            assert_eq!(next(&rx), want);
+        }
+        sup.stop();
+    }
+
+    #[test]
+    fn restarts_with_growing_backoff_after_a_silent_exit() {
+        let fake = Fake::new();
+        let (tx, rx) = mpsc::channel();
+        let sup = Supervisor::spawn(fake.config(&[Frame::Started], "exit 1"), tx);
+        let mut gaps = Vec::new();
+        for _ in 0..4 {
+            assert_eq!(next(&rx), RUNNING);
+            assert_eq!(
+                next(&rx),
+                unavailable(
+                    "lost the connection to the X server (capture process exited with code 1)"
+                )
+            );
+            let down = Instant::now();
+            assert_eq!(next(&rx), RUNNING);
+            gaps.push(down.elapsed());
+            assert_eq!(
+                next(&rx),
+                unavailable(
+                    "lost the connection to the X server (capture process exited with code 1)"
+                )
+            );
+        }
+        sup.stop();
+        // 50, 200, 400 (capped), 400 ms: each at least its backoff, and the backoff grew.
+        assert!(gaps[0] >= Duration::from_millis(50), "{gaps:?}");
+        assert!(gaps[1] >= Duration::from_millis(200), "{gaps:?}");
+        assert!(gaps[3] >= Duration::from_millis(400), "{gaps:?}");
+        assert!(gaps[3] < Duration::from_millis(400) * 3, "{gaps:?}");
+    }
+
+    #[test]
+    fn other_exits_and_garbage_and_spawn_failures_get_sentences() {
+        let fake = Fake::new();
+        let (tx, rx) = mpsc::channel();
+        let sup = Supervisor::spawn(fake.config(&[], "kill -9 $$"), tx);
+        assert_eq!(
+            next(&rx),
+            unavailable("capture stopped unexpectedly (capture process was killed by signal 9)")
+        );
+        sup.stop();
+
+        let (tx, rx) = mpsc::channel();
+        let sup = Supervisor::spawn(fake.config_raw(b"garbage!", "exec sleep 60"), tx);
+        let SupervisorEvent::Status(CaptureStatus::Unavailable { reason }) = next(&rx) else {
+            panic!("expected Unavailable")
+        };
+        assert!(
+            reason.starts_with("the capture process sent data that could not be read"),
+            "{reason}"
+        );
+        sup.stop();
+
+        let (tx, rx) = mpsc::channel();
+        let mut cfg = fake.config(&[], "");
+        cfg.program = fake.path("no-such-program");
+        let sup = Supervisor::spawn(cfg, tx);
+        let SupervisorEvent::Status(CaptureStatus::Unavailable { reason }) = next(&rx) else {
+            panic!("expected Unavailable")
+        };
+        assert!(
+            reason.starts_with("cannot start the capture process: "),
+            "{reason}"
+        );
+        sup.stop();
+    }
+
+    fn alive(pid: &str) -> bool {
+        // A zombie still has a /proc entry; the supervisor reaps its child, so gone means gone.
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    }
+
+    #[test]
+    fn stop_and_drop_kill_the_worker() {
+        for use_drop in [false, true] {
+            let fake = Fake::new();
+            let pidfile = fake.path("pid");
+            let then = format!("echo $$ > '{}'; exec sleep 600", pidfile.display());
+            let (tx, rx) = mpsc::channel();
+            let sup = Supervisor::spawn(fake.config(&[Frame::Started], &then), tx);
+            assert_eq!(next(&rx), RUNNING);
+            let deadline = Instant::now() + WAIT;
+            let pid = loop {
+                match std::fs::read_to_string(&pidfile) {
+                    Ok(p) if p.ends_with('\n') => break p.trim().to_owned(),
+                    _ if Instant::now() > deadline => panic!("the fake worker wrote no pid"),
+                    _ => thread::sleep(Duration::from_millis(10)),
+                }
+            };
+            assert!(alive(&pid));
+            let t = Instant::now();
+            if use_drop {
+                drop(sup);
+            } else {
+                sup.stop();
+            }
+            assert!(t.elapsed() < Duration::from_secs(2));
+            assert!(!alive(&pid), "worker {pid} outlived stop()");
+            // No Unavailable is reported for a deliberate stop.
+            assert!(rx.try_recv().is_err());
+        }
+    }
+
+    #[test]
+    fn a_dropped_sink_stops_the_supervisor() {
+        let fake = Fake::new();
+        let (tx, rx) = mpsc::channel();
+        drop(rx);
+        let sup = Supervisor::spawn(fake.config(&[Frame::Started], "exec sleep 600"), tx);
+        let t = Instant::now();
+        while !sup.thread.as_ref().unwrap().is_finished() {
+            assert!(t.elapsed() < WAIT, "the supervisor kept running");
+            thread::sleep(Duration::from_millis(10));
+        }
+        sup.stop();
+    }
+}

@@ -1,0 +1,219 @@
+//! The child's side: `glasshouse capture-worker` calls [`run`], which captures input and writes
+//! [`wire`](crate::wire) frames to stdout until the parent goes away.
+//!
+//! The platform backend's callbacks only timestamp and enqueue; one writer thread owns stdout,
+//! turns the queue into frames in order, and flushes whenever the queue runs empty, so a frame
+//! waits for at most the time it takes to drain what is already queued.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+use glasshouse_core::model::{Input, Micros, RawEvent};
+
+use crate::wire::{self, Frame};
+
+/// Exit code after an error that was reported in an `Error` frame.
+pub const EXIT_ERROR: i32 = 2;
+/// Exit code when stdout could no longer be written (the parent is gone).
+pub const EXIT_PARENT_GONE: i32 = 3;
+
+/// The worker's main. Returns the process exit code: 0 when the parent closed our stdin, 2 after
+/// an error (already reported in an `Error` frame), 3 when stdout broke.
+///
+/// Exits the process when stdin reaches end of file: the parent holds the other end of that
+/// pipe, so run by hand from a terminal, Ctrl-D stops it.
+pub fn run() -> i32 {
+    let out = match take_stdout() {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("capture worker: cannot take over stdout: {e}");
+            return EXIT_PARENT_GONE;
+        }
+    };
+    #[cfg(target_os = "linux")]
+    {
+        crate::x11::run_worker(out)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let reason = crate::CaptureError::Unsupported(std::env::consts::OS).to_string();
+        write_error(out, &reason)
+    }
+}
+
+/// Writes one `Error` frame and returns [`EXIT_ERROR`].
+pub(crate) fn write_error(mut out: impl Write, reason: &str) -> i32 {
+    let mut buf = Vec::new();
+    wire::encode(&Frame::Error(reason.to_owned()), &mut buf);
+    let _ = out.write_all(&buf).and_then(|()| out.flush());
+    EXIT_ERROR
+}
+
+/// What the writer thread is fed, in order.
+#[derive(Debug)]
+pub(crate) enum Item<E> {
+    /// A platform event and the time its callback saw it.
+    Raw(Micros, E),
+    Frame(Frame),
+    /// Report this reason, then stop.
+    Fatal(String),
+}
+
+/// Serialises the queue to `out` until it closes or a fatal item arrives; returns the exit code.
+/// `translate` turns a platform event into input (or drops it); it runs on this thread, in order.
+pub(crate) fn write_loop<E>(
+    rx: Receiver<Item<E>>,
+    out: impl Write,
+    mut translate: impl FnMut(E) -> Option<Input>,
+) -> i32 {
+    let mut out = BufWriter::with_capacity(64 * 1024, out);
+    let mut buf = Vec::with_capacity(256);
+    let Ok(mut item) = rx.recv() else {
+        return 0;
+    };
+    loop {
+        buf.clear();
+        let mut fatal = false;
+        match item {
+            Item::Raw(ts, event) => {
+                if let Some(input) = translate(event) {
+                    wire::encode(&Frame::Input(RawEvent { ts, input }), &mut buf);
+                }
+            }
+            Item::Frame(frame) => wire::encode(&frame, &mut buf),
+            Item::Fatal(reason) => {
+                wire::encode(&Frame::Error(reason), &mut buf);
+                fatal = true;
+            }
+        }
+        if out.write_all(&buf).is_err() {
+            return EXIT_PARENT_GONE;
+        }
+        if fatal {
+            return if out.flush().is_ok() {
+                EXIT_ERROR
+            } else {
+                EXIT_PARENT_GONE
+            };
+        }
+        item = match rx.try_recv() {
+            Ok(next) => next,
+            Err(TryRecvError::Empty) => {
+                if out.flush().is_err() {
+                    return EXIT_PARENT_GONE;
+                }
+                match rx.recv() {
+                    Ok(next) => next,
+                    Err(_) => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
+        };
+    }
+    if out.flush().is_ok() {
+        0
+    } else {
+        EXIT_PARENT_GONE
+    }
+}
+
+/// Exits the whole process once stdin closes: the parent holds the only write end, so this
+/// fires when the parent dies even if the kernel's parent-death signal could not be set.
+pub(crate) fn exit_when_stdin_closes() {
+    let spawned = std::thread::Builder::new()
+        .name("capture-stdin".into())
+        .spawn(|| {
+            let mut stdin = io::stdin();
+            let mut sink = [0u8; 256];
+            loop {
+                match stdin.read(&mut sink) {
+                    Ok(0) => std::process::exit(0),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => std::process::exit(0),
+                }
+            }
+        });
+    if spawned.is_err() {
+        eprintln!("capture worker: cannot watch stdin");
+    }
+}
+
+/// Takes fd 1 for frames and points fd 1 at stderr, so that nothing else in the process (a
+/// library's stray print) can corrupt the frame stream.
+#[cfg(unix)]
+fn take_stdout() -> io::Result<File> {
+    use std::os::fd::{AsFd, AsRawFd};
+    let frames = io::stdout().as_fd().try_clone_to_owned()?;
+    // SAFETY: dup2 on two descriptors this process owns for its whole life (0..=2); it does not
+    // touch memory.
+    if unsafe { libc::dup2(io::stderr().as_raw_fd(), io::stdout().as_raw_fd()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(File::from(frames))
+}
+
+#[cfg(not(unix))]
+fn take_stdout() -> io::Result<impl Write> {
+    Ok(io::stdout())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn write_loop_translates_in_order_and_stops_at_fatal() {
+        let (tx, rx) = mpsc::channel();
+        tx.send(Item::Frame(Frame::Started)).unwrap();
+        tx.send(Item::Raw(5, 1)).unwrap();
+        tx.send(Item::Raw(6, -1)).unwrap(); // dropped by the translator
+        tx.send(Item::Raw(7, 2)).unwrap();
+        tx.send(Item::Fatal("boom".into())).unwrap();
+        tx.send(Item::Raw(8, 3)).unwrap(); // after the fatal item: never written
+        let mut out = Vec::new();
+        let code = write_loop(rx, &mut out, |n: i32| {
+            (n > 0).then_some(Input::Move { x: n, y: n })
+        });
+        assert_eq!(code, EXIT_ERROR);
+        let mut reader = wire::FrameReader::new(&out[..]);
+        let mut frames = Vec::new();
+        while let Some(f) = reader.next_frame().unwrap() {
+            frames.push(f);
+        }
+        let mv = |ts, n| {
+            Frame::Input(RawEvent {
+                ts,
+                input: Input::Move { x: n, y: n },
+            })
+        };
+        assert_eq!(
+            frames,
+            vec![
+                Frame::Started,
+                mv(5, 1),
+                mv(7, 2),
+                Frame::Error("boom".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn write_loop_reports_a_broken_stdout() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+        }
+        let (tx, rx) = mpsc::channel::<Item<()>>();
+        tx.send(Item::Frame(Frame::Started)).unwrap();
+        drop(tx);
+        assert_eq!(write_loop(rx, Broken, |()| None), EXIT_PARENT_GONE);
+    }
+}

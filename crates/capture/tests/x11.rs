@@ -1,0 +1,297 @@
+//! Capture against a real X server: Xvfb + openbox + xterm, input synthesised with xdotool, the
+//! worker binary run by the supervisor. Then the X server dies and comes back on the same display
+//! number (without a window manager this time) and capture must recover by itself.
+//!
+//! Needs `Xvfb openbox xterm xdotool`. Ignored by default; run with
+//! `GLASSHOUSE_X_TESTS=1 cargo test -p glasshouse-capture -- --ignored --nocapture`.
+#![cfg(target_os = "linux")]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use glasshouse_capture::{
+    CaptureMsg, CaptureStatus, Supervisor, SupervisorConfig, SupervisorEvent,
+};
+use glasshouse_core::model::{Button, Input, RawEvent};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+/// Child processes of the test, killed (TERM, then waited) when dropped.
+struct Proc(Child);
+
+impl Proc {
+    fn terminate(&mut self) {
+        // SIGTERM lets Xvfb remove its lock file, so the display number can be reused at once.
+        // SAFETY: kill(2) on the pid of a child we have not reaped yet.
+        unsafe {
+            libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            self.terminate();
+        }
+    }
+}
+
+/// Starts Xvfb on `display` (or on a free display number it picks) and returns the number.
+fn xvfb(display: Option<u32>) -> (Proc, u32) {
+    let mut cmd = Command::new("Xvfb");
+    if let Some(d) = display {
+        cmd.arg(format!(":{d}"));
+    }
+    let mut child = cmd
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1024x768x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot run Xvfb (is it installed?)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let n = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("Xvfb printed no display number: {line:?}"));
+    (Proc(child), n)
+}
+
+fn on(display: u32, program: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env("DISPLAY", format!(":{display}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+fn spawn(display: u32, program: &str, args: &[&str]) -> Proc {
+    Proc(
+        on(display, program, args)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}")),
+    )
+}
+
+fn xdotool(display: u32, args: &[&str]) -> String {
+    let out = on(display, "xdotool", args)
+        .stdout(Stdio::piped())
+        .output()
+        .expect("cannot run xdotool");
+    assert!(out.status.success(), "xdotool {args:?} failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn canary(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("canary-{tag}-{}-{nanos}", std::process::id())
+}
+
+/// Everything the supervisor reported, and a way to wait for something in it.
+struct Seen {
+    rx: Receiver<SupervisorEvent>,
+    events: Vec<SupervisorEvent>,
+}
+
+impl Seen {
+    fn wait_for(&mut self, what: &str, done: impl Fn(&[SupervisorEvent]) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        while !done(&self.events) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(ev) => self.events.push(ev),
+                Err(_) => panic!("timed out waiting for {what}; saw {:#?}", self.events),
+            }
+        }
+    }
+
+    /// Forget what was seen so far (the next phase starts from here).
+    fn clear(&mut self) {
+        self.events.clear();
+    }
+}
+
+fn typed(events: &[SupervisorEvent]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SupervisorEvent::Msg(CaptureMsg::Input(RawEvent {
+                input: Input::KeyDown { text: Some(t), .. },
+                ..
+            })) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn focused(events: &[SupervisorEvent], app: &str, title: &str) -> bool {
+    events.iter().any(|e| {
+        matches!(e, SupervisorEvent::Msg(CaptureMsg::Focus { window, .. })
+            if window.app == app && window.title == title)
+    })
+}
+
+fn input(events: &[SupervisorEvent], want: &Input) -> bool {
+    events.iter().any(
+        |e| matches!(e, SupervisorEvent::Msg(CaptureMsg::Input(RawEvent { input, .. })) if input == want),
+    )
+}
+
+fn status(events: &[SupervisorEvent], running: bool) -> bool {
+    events.iter().any(|e| match e {
+        SupervisorEvent::Status(CaptureStatus::Running) => running,
+        SupervisorEvent::Status(CaptureStatus::Unavailable { .. }) => !running,
+        _ => false,
+    })
+}
+
+#[test]
+#[ignore = "needs Xvfb, openbox, xterm and xdotool: GLASSHOUSE_X_TESTS=1 cargo test -- --ignored"]
+fn captures_under_xvfb_and_survives_an_x_server_restart() {
+    if std::env::var_os("GLASSHOUSE_X_TESTS").is_none_or(|v| v != "1") {
+        eprintln!("skipped: set GLASSHOUSE_X_TESTS=1 to run");
+        return;
+    }
+    let (mut x, n) = xvfb(None);
+    let _wm = spawn(n, "openbox", &["--sm-disable"]);
+    let title = canary("one");
+    let _term = spawn(
+        n,
+        "xterm",
+        &[
+            "-T",
+            &title,
+            "-geometry",
+            "80x24+0+0",
+            "-e",
+            "sh",
+            "-c",
+            "cat >/dev/null",
+        ],
+    );
+    let win = xdotool(n, &["search", "--sync", "--name", &title]);
+
+    let (tx, rx) = mpsc::channel();
+    let cfg = SupervisorConfig {
+        // `env` sets the worker's DISPLAY without touching this process's environment.
+        program: "/usr/bin/env".into(),
+        args: vec![
+            format!("DISPLAY=:{n}").into(),
+            env!("CARGO_BIN_EXE_glasshouse-capture-worker").into(),
+        ],
+        min_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(500),
+    };
+    let sup = Supervisor::spawn(cfg, tx);
+    let mut seen = Seen {
+        rx,
+        events: Vec::new(),
+    };
+    seen.wait_for("Running", |e| status(e, true));
+
+    // Activating after the worker started proves focus changes are followed, not just read once.
+    xdotool(n, &["windowactivate", "--sync", &win]);
+    seen.wait_for("focus on the xterm", |e| focused(e, "xterm", &title));
+    xdotool(n, &["type", "--delay", "20", "hello"]);
+    xdotool(n, &["mousemove", "--sync", "100", "120"]);
+    xdotool(n, &["click", "1"]);
+    xdotool(n, &["click", "4"]);
+    xdotool(n, &["click", "5"]);
+    let left = Input::ButtonDown {
+        button: Button::Left,
+        x: 100,
+        y: 120,
+    };
+    let up = Input::Wheel { dx: 0, dy: 1 };
+    let down = Input::Wheel { dx: 0, dy: -1 };
+    seen.wait_for("hello, a click and two wheel steps", |e| {
+        typed(e) == "hello" && input(e, &left) && input(e, &up) && input(e, &down)
+    });
+    let clicks = seen
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                SupervisorEvent::Msg(CaptureMsg::Input(RawEvent {
+                    input: Input::ButtonDown { .. } | Input::ButtonUp { .. },
+                    ..
+                }))
+            )
+        })
+        .count();
+    assert_eq!(clicks, 2, "wheel steps must not count as clicks");
+    let ts: Vec<i64> = seen
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SupervisorEvent::Msg(CaptureMsg::Input(ev)) => Some(ev.ts),
+            SupervisorEvent::Msg(CaptureMsg::Focus { ts, .. }) => Some(*ts),
+            SupervisorEvent::Status(_) => None,
+        })
+        .collect();
+    assert!(ts.is_sorted(), "timestamps out of order: {ts:?}");
+
+    // The X server dies: the supervisor says so, and keeps trying.
+    x.terminate();
+    seen.clear();
+    seen.wait_for("Unavailable", |e| status(e, false));
+    let reasons: Vec<&str> = seen
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SupervisorEvent::Status(CaptureStatus::Unavailable { reason }) => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    eprintln!("unavailable because: {reasons:?}");
+
+    // A new X server on the same display number, no window manager this time.
+    std::thread::sleep(Duration::from_millis(300));
+    seen.clear();
+    let (_x2, n2) = xvfb(Some(n));
+    assert_eq!(n2, n);
+    seen.wait_for("Running again", |e| status(e, true));
+    let title2 = canary("two");
+    let _term2 = spawn(
+        n,
+        "xterm",
+        &[
+            "-T",
+            &title2,
+            "-geometry",
+            "80x24+0+0",
+            "-e",
+            "sh",
+            "-c",
+            "cat >/dev/null",
+        ],
+    );
+    xdotool(n, &["search", "--sync", "--name", &title2]);
+    // Without a window manager focus follows the pointer.
+    xdotool(n, &["mousemove", "--sync", "50", "50"]);
+    xdotool(n, &["type", "--delay", "20", "again"]);
+    seen.wait_for("again, typed into the second xterm", |e| {
+        typed(e) == "again" && focused(e, "xterm", &title2)
+    });
+    sup.stop();
+}
