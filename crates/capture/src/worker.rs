@@ -2,16 +2,20 @@
 //! [`wire`](crate::wire) frames to stdout until the parent goes away.
 //!
 //! The platform backend's callbacks only timestamp and enqueue; one writer thread owns stdout,
-//! turns the queue into frames in order, and flushes whenever the queue runs empty, so a frame
-//! waits for at most the time it takes to drain what is already queued.
+//! turns the queue into frames in order, and flushes when the queue runs empty, at most once
+//! per `FLUSH_INTERVAL` (4 ms), so a frame waits at most that long after the queue drained.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
 
 use glasshouse_core::model::{Input, Micros, RawEvent};
 
 use crate::wire::{self, Frame};
+
+/// The longest a frame waits in the buffer before it is written (the latency budget is ~10 ms).
+const FLUSH_INTERVAL: Duration = Duration::from_millis(4);
 
 /// Exit code after an error that was reported in an `Error` frame.
 pub const EXIT_ERROR: i32 = 2;
@@ -72,6 +76,7 @@ pub(crate) fn write_loop<E>(
     let Ok(mut item) = rx.recv() else {
         return 0;
     };
+    let mut last_flush: Option<Instant> = None;
     loop {
         buf.clear();
         let mut fatal = false;
@@ -100,9 +105,26 @@ pub(crate) fn write_loop<E>(
         item = match rx.try_recv() {
             Ok(next) => next,
             Err(TryRecvError::Empty) => {
+                // The queue ran empty. A frame waits at most FLUSH_INTERVAL for company, so a
+                // steady stream (a 1000 Hz mouse) costs a write every few ms, not one per event.
+                // Sleeping (rather than waiting on the queue) also spares a thread wake-up per
+                // event: senders only push while nobody blocks on the queue.
+                let since = last_flush.map_or(FLUSH_INTERVAL, |t| t.elapsed());
+                if since < FLUSH_INTERVAL {
+                    std::thread::sleep(FLUSH_INTERVAL - since);
+                    match rx.try_recv() {
+                        Ok(next) => {
+                            item = next;
+                            continue;
+                        }
+                        Err(TryRecvError::Empty) => {}
+                        Err(TryRecvError::Disconnected) => break,
+                    }
+                }
                 if out.flush().is_err() {
                     return EXIT_PARENT_GONE;
                 }
+                last_flush = Some(Instant::now());
                 match rx.recv() {
                     Ok(next) => next,
                     Err(_) => break,

@@ -92,10 +92,31 @@ fn spawn(display: u32, program: &str, args: &[&str]) -> Proc {
 fn xdotool(display: u32, args: &[&str]) -> String {
     let out = on(display, "xdotool", args)
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .output()
         .expect("cannot run xdotool");
-    assert!(out.status.success(), "xdotool {args:?} failed");
+    assert!(
+        out.status.success(),
+        "xdotool {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Waits until a window manager announces itself (openbox takes a moment to start).
+fn wait_for_wm(display: u32) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let out = on(display, "xprop", &["-root", "_NET_SUPPORTING_WM_CHECK"])
+            .stdout(Stdio::piped())
+            .output()
+            .expect("cannot run xprop");
+        if String::from_utf8_lossy(&out.stdout).contains("window id") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "openbox did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn canary(tag: &str) -> String {
@@ -128,6 +149,41 @@ impl Seen {
     fn clear(&mut self) {
         self.events.clear();
     }
+}
+
+/// Starts Xvfb (any free display) with `extra` arguments.
+fn xvfb_with(extra: &[&str]) -> (Proc, u32) {
+    let mut child = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-nolisten", "tcp"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cannot run Xvfb (is it installed?)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (Proc(child), line.trim().parse().expect("no display number"))
+}
+
+/// A server without RECORD: the worker says so in a sentence and exits with 2.
+fn check_server_without_record() {
+    let (_x, n) = xvfb_with(&["-extension", "RECORD"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_glasshouse-capture-worker"))
+        .env("DISPLAY", format!(":{n}"))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let mut reader = glasshouse_capture::wire::FrameReader::new(&out.stdout[..]);
+    assert_eq!(
+        reader.next_frame().unwrap(),
+        Some(glasshouse_capture::wire::Frame::Error(format!(
+            "the X server on :{n} has no RECORD extension, which capture needs"
+        )))
+    );
+    assert_eq!(out.status.code(), Some(2));
 }
 
 fn typed(events: &[SupervisorEvent]) -> String {
@@ -173,6 +229,7 @@ fn captures_under_xvfb_and_survives_an_x_server_restart() {
     }
     let (mut x, n) = xvfb(None);
     let _wm = spawn(n, "openbox", &["--sm-disable"]);
+    wait_for_wm(n);
     let title = canary("one");
     let _term = spawn(
         n,
@@ -251,6 +308,11 @@ fn captures_under_xvfb_and_survives_an_x_server_restart() {
         .collect();
     assert!(ts.is_sorted(), "timestamps out of order: {ts:?}");
 
+    // A title change of the focused window is followed too (PropertyNotify on the window).
+    let renamed = canary("renamed");
+    xdotool(n, &["set_window", "--name", &renamed, &win]);
+    seen.wait_for("the new title", |e| focused(e, "xterm", &renamed));
+
     // The X server dies: the supervisor says so, and keeps trying.
     x.terminate();
     seen.clear();
@@ -265,8 +327,8 @@ fn captures_under_xvfb_and_survives_an_x_server_restart() {
         .collect();
     eprintln!("unavailable because: {reasons:?}");
 
-    // A new X server on the same display number, no window manager this time.
-    std::thread::sleep(Duration::from_millis(300));
+    // A new X server on the same display number (at once, before anyone else takes it), with
+    // no window manager this time.
     seen.clear();
     let (_x2, n2) = xvfb(Some(n));
     assert_eq!(n2, n);
@@ -294,4 +356,6 @@ fn captures_under_xvfb_and_survives_an_x_server_restart() {
         typed(e) == "again" && focused(e, "xterm", &title2)
     });
     sup.stop();
+
+    check_server_without_record();
 }

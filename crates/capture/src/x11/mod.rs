@@ -62,12 +62,19 @@ pub(crate) fn run_worker(out: File) -> i32 {
     worker::exit_when_stdin_closes();
 
     let (tx, rx) = mpsc::channel::<Item<rdev::Event>>();
+    // Started goes first so that the tracker's first Focus always follows it.
+    let _ = tx.send(Item::Frame(Frame::Started));
     let input_hints = Arc::new(AtomicBool::new(false));
     let wake = match focus::start(tx.clone(), Arc::clone(&input_hints)) {
         Ok(wake) => wake,
-        Err(e) => return worker::write_error(out, &e.to_string()),
+        Err(e) => {
+            drop(tx);
+            // Nothing else has been queued yet: write Started, then the reason.
+            let mut out = out;
+            let _ = worker::write_loop(rx, &mut out, |_| None);
+            return worker::write_error(out, &e.to_string());
+        }
     };
-    let _ = tx.send(Item::Frame(Frame::Started));
 
     let mut translator = events::Translator::new(wake, input_hints);
     let writer = std::thread::Builder::new()
