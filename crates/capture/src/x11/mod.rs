@@ -10,7 +10,6 @@ use std::sync::mpsc;
 use std::sync::{Arc, atomic::AtomicBool};
 
 use glasshouse_core::model::now_micros;
-use x11rb::connection::RequestConnection as _;
 use x11rb::protocol::xproto::ConnectionExt as _;
 
 use crate::CaptureError;
@@ -49,8 +48,6 @@ pub(crate) fn preflight() -> Result<(), CaptureError> {
     if !record.present {
         return Err(CaptureError::NoRecordExtension { display });
     }
-    // Ask the server before dropping, so a half-working server is noticed here, not later.
-    let _ = conn.extension_information("RECORD");
     Ok(())
 }
 
