@@ -1,0 +1,6 @@
+//! End-to-end tests of the `glasshouse` binary: real X servers (Xvfb + openbox), real input
+//! synthesised with xdotool, the real recorder and CLI. Compiled as one test binary.
+
+mod cli;
+mod record;
+mod util;

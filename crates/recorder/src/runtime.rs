@@ -1,0 +1,409 @@
+//! The running recorder: owns the policy, the store, the capture supervisor and the control
+//! socket, and moves events from the first to the second.
+//!
+//! Threads: the *pipeline* thread owns the [`Policy`]; it drains capture events every
+//! [`TICK`] (batching keeps the cost of wake-ups flat however fast the user types) and answers
+//! commands at once. The store has its own writer thread; the control socket its own listener.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use glasshouse_capture::{CaptureMsg, CaptureStatus, Supervisor, SupervisorConfig, SupervisorEvent};
+use glasshouse_core::model::{MICROS_PER_SEC, Micros, now_micros};
+use glasshouse_core::paths::Paths;
+use glasshouse_core::policy::{Emitted, Policy};
+use glasshouse_core::settings::Settings;
+use glasshouse_core::time::format_local_short;
+use glasshouse_store::{ActivityKind, Reader, Store};
+
+use crate::RecorderError;
+use crate::control::Server;
+use crate::instance::InstanceLock;
+use crate::protocol::{Request, Response, State, Status};
+
+/// How often the pipeline drains captured input into the store.
+const TICK: Duration = Duration::from_millis(20);
+/// How often old events are deleted under the retention setting.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+/// At most this many captured events are handled before commands get a look in.
+const DRAIN_LIMIT: usize = 50_000;
+
+/// How to start a recorder.
+#[derive(Debug, Clone)]
+pub struct RecorderOptions {
+    pub paths: Paths,
+    /// How to run the capture worker; `None` records nothing (for tests of the rest).
+    pub worker: Option<SupervisorConfig>,
+}
+
+type Command = (Request, Sender<Response>);
+
+/// A running recorder. Stop it with [`Recorder::shutdown`] (dropping it also stops it).
+#[derive(Debug)]
+pub struct Recorder {
+    paths: Paths,
+    commands: Sender<Command>,
+    stop: Arc<AtomicBool>,
+    pipeline: Option<JoinHandle<Result<(), RecorderError>>>,
+    supervisor: Option<Supervisor>,
+    server: Option<Server>,
+    _lock: InstanceLock,
+}
+
+impl Recorder {
+    /// Takes the data directory's instance lock, opens the store, starts capture and the socket.
+    pub fn start(opts: RecorderOptions) -> Result<Recorder, RecorderError> {
+        let paths = opts.paths;
+        let lock = InstanceLock::acquire(&paths)?;
+        let settings = Settings::load(&paths.settings_file)?;
+        let store = Store::open(&paths.database())?;
+        let reader = store.reader()?;
+        let now = now_micros();
+        store.apply_retention(settings.retention_days, now)?;
+
+        let mut policy = Policy::new(&settings);
+        // A pause outlives a restart: the user asked for it, not the process.
+        for p in reader.pauses(now - 3650 * 86_400 * MICROS_PER_SEC, Micros::MAX)? {
+            if p.until.is_none_or(|u| u > now) && p.since <= now {
+                let mut sink = Vec::new();
+                policy.pause(p.since, p.until, &mut sink);
+            }
+        }
+
+        let (capture_tx, capture_rx) = mpsc::channel();
+        let initial_capture = match (&opts.worker, glasshouse_capture::preflight()) {
+            (None, _) => Some("capture is turned off for this recorder".to_owned()),
+            (Some(_), Err(e)) => Some(e.to_string()),
+            (Some(_), Ok(())) => Some("capture is starting".to_owned()),
+        };
+        let supervisor = opts
+            .worker
+            .map(|cfg| Supervisor::spawn(cfg, capture_tx.clone()));
+
+        let (commands, command_rx) = mpsc::channel::<Command>();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut pipeline = Pipeline {
+            paths: paths.clone(),
+            settings,
+            policy,
+            store,
+            reader,
+            capture_rx,
+            _capture_tx: capture_tx,
+            capture_error: initial_capture,
+            out: Vec::new(),
+            last_retention: Instant::now(),
+        };
+        let stop_flag = stop.clone();
+        let pipeline = std::thread::Builder::new()
+            .name("pipeline".into())
+            .spawn(move || pipeline.run(&command_rx, &stop_flag))
+            .map_err(RecorderError::io(&paths.data_dir))?;
+
+        let socket_commands = commands.clone();
+        let server = Server::start(&paths, move |req| ask(&socket_commands, req))?;
+        Ok(Recorder {
+            paths,
+            commands,
+            stop,
+            pipeline: Some(pipeline),
+            supervisor,
+            server: Some(server),
+            _lock: lock,
+        })
+    }
+
+    /// Handles a request in-process, exactly as the control socket would.
+    pub fn request(&self, req: Request) -> Response {
+        ask(&self.commands, req)
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    /// Stops capture, stores everything captured so far, and releases the data directory.
+    pub fn shutdown(mut self) -> Result<(), RecorderError> {
+        self.stop_all()
+    }
+
+    fn stop_all(&mut self) -> Result<(), RecorderError> {
+        // Stop answering first, then stop capture, then let the pipeline drain what is left.
+        self.server.take();
+        if let Some(s) = self.supervisor.take() {
+            s.stop();
+        }
+        self.stop.store(true, Ordering::SeqCst);
+        match self.pipeline.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(RecorderError::Protocol("the pipeline thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop_all() {
+            tracing::error!("while stopping the recorder: {e}");
+        }
+    }
+}
+
+fn ask(commands: &Sender<Command>, req: Request) -> Response {
+    let (tx, rx) = mpsc::channel();
+    if commands.send((req, tx)).is_err() {
+        return Response::Error {
+            kind: "stopping".into(),
+            message: "the recorder is shutting down".into(),
+        };
+    }
+    rx.recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| Response::Error {
+            kind: "timeout".into(),
+            message: "the recorder did not answer in time".into(),
+        })
+}
+
+struct Pipeline {
+    paths: Paths,
+    settings: Settings,
+    policy: Policy,
+    store: Store,
+    reader: Reader,
+    capture_rx: Receiver<SupervisorEvent>,
+    // Keeps the capture channel open when no supervisor runs.
+    _capture_tx: Sender<SupervisorEvent>,
+    capture_error: Option<String>,
+    out: Vec<Emitted>,
+    last_retention: Instant,
+}
+
+impl Pipeline {
+    fn run(&mut self, commands: &Receiver<Command>, stop: &AtomicBool) -> Result<(), RecorderError> {
+        let mut next_tick = Instant::now() + TICK;
+        loop {
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            match commands.recv_timeout(wait) {
+                Ok((req, reply)) => {
+                    self.drain_capture();
+                    let _ = reply.send(self.handle(req));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
+            }
+            if Instant::now() >= next_tick {
+                self.tick(now_micros());
+                next_tick = Instant::now() + TICK;
+            }
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        // Answer whatever is still queued, then store everything that was let through.
+        while let Ok((req, reply)) = commands.try_recv() {
+            let _ = reply.send(self.handle(req));
+        }
+        self.drain_capture();
+        self.policy.flush(Micros::MAX, &mut self.out);
+        self.push();
+        self.store.flush()?;
+        Ok(())
+    }
+
+    fn tick(&mut self, now: Micros) {
+        self.drain_capture();
+        self.policy.flush(now, &mut self.out);
+        if let Some((since, until)) = self.policy.pauses_mut().tick(now) {
+            self.note(self.store.record_pause(since, Some(until)));
+            self.note(self.store.log(
+                ActivityKind::Resume,
+                &format!("timed pause ended at {}", format_local_short(until)),
+            ));
+        }
+        if self.last_retention.elapsed() >= RETENTION_EVERY {
+            self.last_retention = Instant::now();
+            self.note(self.store.apply_retention(self.settings.retention_days, now).map(drop));
+        }
+        self.push();
+    }
+
+    fn push(&mut self) {
+        if !self.out.is_empty() {
+            self.store.append(std::mem::take(&mut self.out));
+        }
+    }
+
+    fn note<T>(&self, r: Result<T, glasshouse_store::StoreError>) {
+        if let Err(e) = r {
+            tracing::error!("store: {e}");
+        }
+    }
+
+    fn drain_capture(&mut self) {
+        for _ in 0..DRAIN_LIMIT {
+            match self.capture_rx.try_recv() {
+                Ok(SupervisorEvent::Msg(CaptureMsg::Input(ev))) => self.policy.apply(ev, &mut self.out),
+                Ok(SupervisorEvent::Msg(CaptureMsg::Focus { window, .. })) => {
+                    self.policy.set_focus(window, &mut self.out);
+                }
+                Ok(SupervisorEvent::Status(status)) => self.capture_status(status),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+    }
+
+    fn capture_status(&mut self, status: CaptureStatus) {
+        let error = match status {
+            CaptureStatus::Running => None,
+            CaptureStatus::Unavailable { reason } => Some(reason),
+        };
+        if error == self.capture_error {
+            return;
+        }
+        let was_starting = self.capture_error.as_deref() == Some("capture is starting");
+        let detail = match &error {
+            Some(reason) => format!("capture unavailable: {reason}"),
+            None if was_starting => String::new(),
+            None => "capture running again".to_owned(),
+        };
+        if !detail.is_empty() {
+            tracing::warn!("{detail}");
+            self.note(self.store.log(ActivityKind::Capture, &detail));
+        }
+        self.capture_error = error;
+    }
+
+    fn handle(&mut self, req: Request) -> Response {
+        match self.try_handle(req) {
+            Ok(r) => r,
+            Err(e) => Response::Error {
+                kind: e.kind().into(),
+                message: e.to_string(),
+            },
+        }
+    }
+
+    fn try_handle(&mut self, req: Request) -> Result<Response, RecorderError> {
+        let now = now_micros();
+        match req {
+            Request::Status => Ok(Response::Status(Box::new(self.status(now)?))),
+            Request::Pause { until } => {
+                if until.is_some_and(|u| u <= now) {
+                    return Err(RecorderError::Protocol("a pause must end in the future".into()));
+                }
+                let pause = self.policy.pause(now, until, &mut self.out);
+                self.push();
+                self.store.record_pause(pause.since, pause.until)?;
+                let detail = match until {
+                    Some(u) => format!("paused until {}", format_local_short(u)),
+                    None => "paused until resumed".to_owned(),
+                };
+                self.store.log(ActivityKind::Pause, &detail)?;
+                Ok(Response::Status(Box::new(self.status(now)?)))
+            }
+            Request::Resume => {
+                if let Some((since, until)) = self.policy.pauses_mut().resume(now) {
+                    self.store.record_pause(since, Some(until))?;
+                    self.store.log(ActivityKind::Resume, "resumed recording")?;
+                }
+                Ok(Response::Status(Box::new(self.status(now)?)))
+            }
+            Request::Delete { what } => {
+                self.policy.flush(now, &mut self.out);
+                self.push();
+                Ok(Response::Deleted(self.store.delete(what.into())?))
+            }
+            Request::Flush => {
+                self.policy.flush(now, &mut self.out);
+                self.push();
+                self.store.flush()?;
+                Ok(Response::Ok)
+            }
+            Request::ReloadSettings => {
+                let settings = Settings::load(&self.paths.settings_file)?;
+                if settings != self.settings {
+                    self.policy.update_settings(&settings);
+                    self.store.log(ActivityKind::Settings, &describe_settings(&settings))?;
+                    self.settings = settings;
+                }
+                Ok(Response::Status(Box::new(self.status(now)?)))
+            }
+            Request::Show => Err(RecorderError::Protocol(
+                "this is the headless recorder (`glasshouse record`); it has no dashboard to show".into(),
+            )),
+        }
+    }
+
+    fn status(&self, now: Micros) -> Result<Status, RecorderError> {
+        let pause = self.policy.pauses().current();
+        let state = match (&pause, &self.capture_error) {
+            (Some(_), _) => State::Paused,
+            (None, Some(_)) => State::Unavailable,
+            (None, None) => State::Recording,
+        };
+        Ok(status_from_store(
+            &self.paths,
+            &self.reader,
+            StatusParts {
+                state,
+                pid: Some(std::process::id()),
+                paused_since: pause.map(|p| p.since),
+                paused_until: pause.and_then(|p| p.until),
+                capture_error: self.capture_error.clone(),
+                settings: &self.settings,
+            },
+            now,
+        )?)
+    }
+}
+
+/// The live part of a [`Status`]; the rest is read from the store.
+#[derive(Debug)]
+pub struct StatusParts<'a> {
+    pub state: State,
+    pub pid: Option<u32>,
+    pub paused_since: Option<Micros>,
+    pub paused_until: Option<Micros>,
+    pub capture_error: Option<String>,
+    pub settings: &'a Settings,
+}
+
+/// Builds a [`Status`], reading today's figures and the database size from `reader`.
+pub fn status_from_store(
+    paths: &Paths,
+    reader: &Reader,
+    parts: StatusParts<'_>,
+    now: Micros,
+) -> Result<Status, glasshouse_store::StoreError> {
+    let today = chrono::Local::now().date_naive();
+    let (start, _) = glasshouse_core::time::local_day_bounds(today);
+    let totals = reader.totals(start, now + 1)?;
+    Ok(Status {
+        state: parts.state,
+        pid: parts.pid,
+        paused_since: parts.paused_since,
+        paused_until: parts.paused_until,
+        capture_error: parts.capture_error,
+        capture_level: parts.settings.capture_level,
+        excluded_apps: parts.settings.excluded_apps.clone(),
+        data_dir: paths.data_dir.clone(),
+        database_bytes: reader.size_on_disk()?,
+        today: totals.counts,
+        today_excluded_secs: totals.excluded_secs,
+    })
+}
+
+/// One line for the activity log when settings change.
+pub fn describe_settings(s: &Settings) -> String {
+    format!(
+        "settings: capture level {}, {} excluded apps, mouse rate {}/s, retention {} days",
+        s.capture_level.name(),
+        s.excluded_apps.len(),
+        s.mouse_rate,
+        s.retention_days
+    )
+}

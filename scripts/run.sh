@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Glasshouse and starts it. Arguments go to `glasshouse`
+# (e.g. `scripts/run.sh status`); with none it starts recording on this machine's X display,
+# into the local SQLite database in ~/.local/share/glasshouse. No server is needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh build
+cargo build --release --locked --bin glasshouse
+exec target/release/glasshouse "$@"

@@ -1,0 +1,113 @@
+//! The command line: `glasshouse <command>`. Each subcommand lives in its own module and only
+//! converts arguments, delegates to the crates, and prints.
+
+mod delete;
+mod export;
+mod format;
+mod record;
+mod stats;
+mod status;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use glasshouse_core::paths::Paths;
+
+use crate::error::AppError;
+
+/// Glasshouse records your own keyboard and mouse input on this machine, shows you what was
+/// captured, and lets you pause and delete it. Nothing leaves the machine.
+#[derive(Debug, Parser)]
+#[command(name = "glasshouse", version, about, long_about = None)]
+pub struct Cli {
+    /// Keep the database and settings in DIR instead of the XDG directories
+    /// (also: GLASSHOUSE_DATA_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Record input headless (no window) until Ctrl-C or SIGTERM.
+    Record {
+        /// Stop after this long, e.g. 30s, 15m, 2h.
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+    },
+    /// Show whether recording is on, where the data is, and today's counts.
+    Status {
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause the running recorder: nothing of your input is stored while paused.
+    Pause {
+        /// Resume by itself after this long, e.g. 15m or 1h (default: until `glasshouse resume`).
+        #[arg(long = "for", value_name = "DURATION")]
+        duration: Option<String>,
+    },
+    /// Resume recording after a pause.
+    Resume,
+    /// Print the stored events exactly as stored, one per line.
+    Export(export::ExportArgs),
+    /// Delete stored events for good (from the database file and its WAL).
+    Delete(delete::DeleteArgs),
+    /// Per-app and per-hour totals for a day.
+    Stats(stats::StatsArgs),
+    /// The capture process (started by the recorder itself).
+    #[command(hide = true)]
+    CaptureWorker,
+}
+
+/// Parses the command line, runs it, prints errors as one line, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::CaptureWorker)) {
+        let code = glasshouse_capture::worker::run();
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    init_logging();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("glasshouse: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("GLASSHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn run(cli: Cli) -> Result<(), AppError> {
+    let paths = Paths::resolve(cli.data_dir.as_deref())?;
+    match cli.command {
+        None => {
+            eprintln!(
+                "glasshouse: the tray app is not part of this build yet; recording headless \
+                 (Ctrl-C to stop). Run `glasshouse --help` for all commands."
+            );
+            record::run(&paths, None)
+        }
+        Some(Command::Record { duration }) => record::run(&paths, duration.as_deref()),
+        Some(Command::Status { json }) => status::run(&paths, json),
+        Some(Command::Pause { duration }) => status::pause(&paths, duration.as_deref()),
+        Some(Command::Resume) => status::resume(&paths),
+        Some(Command::Export(args)) => export::run(&paths, &args),
+        Some(Command::Delete(args)) => delete::run(&paths, &args),
+        Some(Command::Stats(args)) => stats::run(&paths, &args),
+        Some(Command::CaptureWorker) => unreachable!("handled before logging starts"),
+    }
+}

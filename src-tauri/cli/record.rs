@@ -1,0 +1,51 @@
+//! `glasshouse record`: headless recording until Ctrl-C, SIGTERM or `--for` runs out.
+
+use std::time::{Duration, Instant};
+
+use glasshouse_capture::{CaptureError, SupervisorConfig};
+use glasshouse_core::paths::Paths;
+use glasshouse_core::time::parse_duration;
+use glasshouse_recorder::{Recorder, RecorderOptions, signals};
+
+use crate::error::AppError;
+
+pub fn run(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
+    let deadline = duration
+        .map(parse_duration)
+        .transpose()?
+        .map(|us| Instant::now() + Duration::from_micros(us.unsigned_abs()));
+    match glasshouse_capture::preflight() {
+        // Neither can change while this process runs: say so and stop.
+        Err(e @ (CaptureError::NoDisplay | CaptureError::WaylandOnly)) => return Err(e.into()),
+        Err(e) => eprintln!("glasshouse: capture unavailable: {e}; retrying until it works"),
+        Ok(()) => {}
+    }
+    signals::install();
+    let recorder = Recorder::start(RecorderOptions {
+        paths: paths.clone(),
+        worker: Some(worker_config()?),
+    })?;
+    eprintln!(
+        "Recording to {} (pid {}). Stop with Ctrl-C; pause with `glasshouse pause`.",
+        paths.data_dir.display(),
+        std::process::id()
+    );
+    while !signals::stop_requested() && deadline.is_none_or(|d| Instant::now() < d) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    recorder.shutdown()?;
+    eprintln!("Stopped. Everything captured has been stored.");
+    Ok(())
+}
+
+/// How the recorder starts its capture process: this same binary, `capture-worker`.
+pub fn worker_config() -> Result<SupervisorConfig, AppError> {
+    let program = std::env::current_exe()
+        .map_err(|e| AppError::Usage(format!("cannot find this program's own path to start capture: {e}")))?;
+    Ok(SupervisorConfig {
+        program,
+        args: vec!["capture-worker".into()],
+        min_backoff: Duration::from_secs(1),
+        max_backoff: Duration::from_secs(30),
+    })
+}

@@ -1,0 +1,141 @@
+//! `glasshouse status`, `pause` and `resume`: ask the running recorder, or read the store.
+
+use glasshouse_core::model::now_micros;
+use glasshouse_core::paths::Paths;
+use glasshouse_core::settings::Settings;
+use glasshouse_core::time::{format_duration, format_local_short, parse_duration};
+use glasshouse_recorder::control;
+use glasshouse_recorder::runtime::{StatusParts, status_from_store};
+use glasshouse_recorder::{RecorderError, Request, Response, State, Status};
+use glasshouse_store::{Counts, Reader};
+
+use super::format::{bytes, distance, thousands};
+use crate::error::AppError;
+
+pub fn run(paths: &Paths, json: bool) -> Result<(), AppError> {
+    let status = current(paths)?;
+    if json {
+        let text = serde_json::to_string_pretty(&status).map_err(|e| AppError::Usage(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", render(&status));
+    }
+    Ok(())
+}
+
+/// The running recorder's status, or one read from the store when none runs.
+pub fn current(paths: &Paths) -> Result<Status, AppError> {
+    match control::request(paths, &Request::Status) {
+        Ok(Response::Status(s)) => Ok(*s),
+        Ok(other) => Err(RecorderError::Protocol(format!("unexpected answer {other:?}")).into()),
+        Err(RecorderError::NotRunning { .. }) => offline(paths),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn offline(paths: &Paths) -> Result<Status, AppError> {
+    let settings = Settings::load(&paths.settings_file)?;
+    let parts = StatusParts {
+        state: State::NotRunning,
+        pid: None,
+        paused_since: None,
+        paused_until: None,
+        capture_error: None,
+        settings: &settings,
+    };
+    let db = paths.database();
+    if !db.exists() {
+        return Ok(Status {
+            state: State::NotRunning,
+            pid: None,
+            paused_since: None,
+            paused_until: None,
+            capture_error: None,
+            capture_level: settings.capture_level,
+            excluded_apps: settings.excluded_apps.clone(),
+            data_dir: paths.data_dir.clone(),
+            database_bytes: 0,
+            today: Counts::default(),
+            today_excluded_secs: 0,
+        });
+    }
+    let reader = Reader::open(&db)?;
+    Ok(status_from_store(paths, &reader, parts, now_micros())?)
+}
+
+fn render(s: &Status) -> String {
+    let mut state = match s.state {
+        State::Paused => match s.paused_until {
+            Some(u) => format!(
+                "paused until {} ({} left)",
+                format_local_short(u),
+                format_duration(u - now_micros())
+            ),
+            None => "paused until you resume".to_owned(),
+        },
+        State::Unavailable => format!(
+            "capture unavailable: {}",
+            s.capture_error.as_deref().unwrap_or("unknown reason")
+        ),
+        other => other.name().to_owned(),
+    };
+    if let Some(pid) = s.pid {
+        state.push_str(&format!(" (pid {pid})"));
+    }
+    if s.state == State::Paused
+        && let Some(e) = &s.capture_error
+    {
+        state.push_str(&format!("\n  capture        unavailable: {e}"));
+    }
+    let t = &s.today;
+    format!(
+        "Glasshouse: {state}\n  capture level  {}\n  excluded apps  {}\n  data dir       {}\n  database       {}\n  today          {} keys, {} clicks, {} scroll steps, {} mouse, {} active{}\n",
+        s.capture_level.name(),
+        if s.excluded_apps.is_empty() { "none".to_owned() } else { s.excluded_apps.join(", ") },
+        s.data_dir.display(),
+        bytes(s.database_bytes),
+        thousands(t.keys),
+        thousands(t.clicks),
+        thousands(t.scroll_steps),
+        distance(t.distance_px),
+        format_duration(t.active_secs as i64 * 1_000_000),
+        if s.today_excluded_secs > 0 {
+            format!(", {} in excluded apps", format_duration(s.today_excluded_secs as i64 * 1_000_000))
+        } else {
+            String::new()
+        }
+    )
+}
+
+pub fn pause(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
+    let until = duration.map(parse_duration).transpose()?.map(|d| now_micros() + d);
+    let status = expect_status(control::request(paths, &Request::Pause { until })?)?;
+    match status.paused_until {
+        Some(u) => println!(
+            "Paused until {} ({}). Nothing you type or click is stored until then.",
+            format_local_short(u),
+            format_duration(u - now_micros())
+        ),
+        None => println!("Paused until you resume (`glasshouse resume`). Nothing you type or click is stored."),
+    }
+    Ok(())
+}
+
+pub fn resume(paths: &Paths) -> Result<(), AppError> {
+    let status = expect_status(control::request(paths, &Request::Resume)?)?;
+    match status.state {
+        State::Unavailable => println!(
+            "Resumed, but capture is unavailable: {}",
+            status.capture_error.as_deref().unwrap_or("unknown reason")
+        ),
+        _ => println!("Recording again."),
+    }
+    Ok(())
+}
+
+fn expect_status(r: Response) -> Result<Status, AppError> {
+    match r {
+        Response::Status(s) => Ok(*s),
+        other => Err(RecorderError::Protocol(format!("unexpected answer {other:?}")).into()),
+    }
+}

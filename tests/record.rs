@@ -1,0 +1,147 @@
+//! The recorder end to end: typed text, clicks and scrolls are captured and attributed; a pause
+//! stores nothing; deletion leaves no byte behind; capture survives the X server dying.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::{App, XSession, canary, wait_for, x_available};
+
+fn count(events: &[Value], title: &str, kind: &str) -> usize {
+    events
+        .iter()
+        .filter(|e| e["title"] == title && e["kind"] == kind)
+        .count()
+}
+
+#[test]
+fn records_pauses_and_deletes_for_good() {
+    if !x_available() {
+        return;
+    }
+    let mut x = XSession::start();
+    let app = App::new(Some(x.display_name()));
+    let title_a = canary("titlea");
+    let title_b = canary("titleb");
+    let typed_a = canary("typeda");
+    let typed_b = canary("typedb");
+
+    let win_a = x.xterm(&title_a);
+    let rec = app.record();
+
+    // A second recorder for the same data directory is refused, naming the first one's pid.
+    let second = app.run(&["record", "--for", "5s"]);
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&format!("pid {}", rec.pid())), "{err}");
+
+    x.focus(&win_a);
+    x.type_text(&typed_a);
+    x.xdotool(&["mousemove", "--window", &win_a, "60", "50"]);
+    x.xdotool(&["click", "1"]);
+    x.xdotool(&["click", "--repeat", "3", "5"]);
+    x.xdotool(&["click", "4"]);
+
+    let events = wait_for("the typed canary in the export", Duration::from_secs(10), || {
+        let events = app.export(&[]);
+        let text: String = events
+            .iter()
+            .filter(|e| e["kind"] == "key_down" && e["title"] == title_a)
+            .filter_map(|e| e["text"].as_str())
+            .collect();
+        (text.contains(&typed_a) && count(&events, &title_a, "wheel") >= 4).then_some(events)
+    });
+    let typed: Vec<&Value> = events.iter().filter(|e| e["title"] == title_a).collect();
+    assert!(typed.iter().all(|e| e["app"] == "xterm"), "attributed to the xterm app: {typed:?}");
+    let click = events
+        .iter()
+        .find(|e| e["kind"] == "button_down" && e["title"] == title_a)
+        .expect("the click was recorded");
+    assert_eq!(click["button"], "left");
+    assert!(click["x"].as_i64().unwrap() > 0 && click["y"].as_i64().unwrap() > 0, "{click}");
+    let wheel: i64 = events
+        .iter()
+        .filter(|e| e["kind"] == "wheel" && e["title"] == title_a)
+        .map(|e| e["dy"].as_i64().unwrap())
+        .sum();
+    assert_eq!(wheel, -2, "three steps down and one up");
+    assert!(app.stored_bytes_contain(&title_a), "control: the title is stored as a string");
+
+    // Today's counts in status come from the rollups.
+    let status = app.status();
+    assert!(status["today"]["keys"].as_u64().unwrap() >= typed_a.len() as u64, "{status}");
+    assert!(status["today"]["clicks"].as_u64().unwrap() >= 1, "{status}");
+
+    // Paused: nothing of what is typed into a second window is stored, not even its title.
+    let out = app.ok(&["pause"]);
+    assert!(out.contains("Paused"), "{out}");
+    assert_eq!(app.status()["state"], "paused");
+    let win_b = x.xterm(&title_b);
+    x.focus(&win_b);
+    x.type_text(&typed_b);
+    x.xdotool(&["click", "1"]);
+    x.focus(&win_a);
+    std::thread::sleep(Duration::from_millis(500));
+    app.ok(&["resume"]);
+    assert_eq!(app.status()["state"], "recording");
+    x.type_text("ok");
+    wait_for("typing after resume", Duration::from_secs(10), || {
+        app.typed_in(&title_a).ends_with("ok").then_some(())
+    });
+    let all = serde_json::to_string(&app.export(&[])).unwrap();
+    assert!(!all.contains(&typed_b) && !all.contains(&title_b), "paused input was exported");
+    for needle in [&typed_b, &title_b] {
+        assert!(!app.stored_bytes_contain(needle), "{needle} reached the database while paused");
+    }
+
+    // Deleting the app removes its title from every byte of the database and WAL.
+    let out = app.ok(&["delete", "--app", "xterm", "--yes"]);
+    assert!(out.contains("Deleted"), "{out}");
+    assert!(app.export(&["--app", "xterm"]).is_empty());
+    assert!(!app.stored_bytes_contain(&title_a), "the deleted title is still in the files");
+    assert!(!app.stored_bytes_contain(&typed_a), "the deleted text is still in the files");
+
+    let log = app.run(&["status"]);
+    assert!(log.status.success());
+    let (status, stderr) = rec.stop();
+    assert!(status.success(), "record exits 0 on SIGTERM: {status} {stderr}");
+    drop(x);
+}
+
+#[test]
+fn capture_survives_the_x_server_dying() {
+    if !x_available() {
+        return;
+    }
+    let mut x = XSession::start();
+    let display = x.display;
+    let app = App::new(Some(x.display_name()));
+    let mut rec = app.record();
+
+    x.kill_server();
+    let status = wait_for("status: capture unavailable", Duration::from_secs(20), || {
+        let s = app.status();
+        (s["state"] == "unavailable").then_some(s)
+    });
+    assert!(rec.is_running(), "the recorder survives its X server");
+    let reason = status["capture_error"].as_str().unwrap_or_default().to_owned();
+    assert!(!reason.is_empty(), "{status}");
+    let human = app.ok(&["status"]);
+    assert!(human.contains("capture unavailable"), "{human}");
+
+    // A new server on the same display: capture comes back by itself.
+    let mut x = XSession::start_on(display).expect("restart Xvfb on the same display");
+    wait_for("status: recording again", Duration::from_secs(60), || {
+        (app.status()["state"] == "recording").then_some(())
+    });
+    let title = canary("again");
+    let win = x.xterm(&title);
+    x.focus(&win);
+    let typed = canary("after");
+    x.type_text(&typed);
+    wait_for("typing on the new server", Duration::from_secs(10), || {
+        app.typed_in(&title).contains(&typed).then_some(())
+    });
+    let (status, stderr) = rec.stop();
+    assert!(status.success(), "{stderr}");
+}

@@ -1,0 +1,347 @@
+//! Shared harness: an X session of our own, xterms with canary titles, and the `glasshouse` CLI
+//! pointed at a private data directory and runtime directory.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Whether the X tests can run here. Under `GLASSHOUSE_X_TESTS=1` (CI) a missing Xvfb fails the
+/// test instead of skipping it.
+pub fn x_available() -> bool {
+    let have = Command::new("sh")
+        .args(["-c", "command -v Xvfb && command -v xdotool && command -v openbox && command -v xterm"])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have && std::env::var("GLASSHOUSE_X_TESTS").as_deref() == Ok("1") {
+        panic!("GLASSHOUSE_X_TESTS=1 but Xvfb, xdotool, openbox or xterm is missing: run scripts/install-deps.sh build test");
+    }
+    if !have {
+        eprintln!("skipping: Xvfb, xdotool, openbox or xterm is missing (scripts/install-deps.sh build test)");
+    }
+    have
+}
+
+/// A random lowercase canary that appears nowhere else.
+pub fn canary(prefix: &str) -> String {
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        ^ (u64::from(std::process::id()) << 32);
+    let mut s = String::from(prefix);
+    for _ in 0..14 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        s.push(char::from(b'a' + (seed % 26) as u8));
+    }
+    s
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, or panics with `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// An X server (Xvfb) with openbox, on a display number of its own.
+pub struct XSession {
+    pub display: u32,
+    server: Option<Child>,
+    wm: Option<Child>,
+    clients: Vec<Child>,
+}
+
+impl XSession {
+    /// Starts Xvfb on a free display number, then openbox.
+    pub fn start() -> XSession {
+        let base = 200 + (std::process::id() % 500) * 7;
+        for n in 0..60 {
+            let display = base + n;
+            if Path::new(&format!("/tmp/.X{display}-lock")).exists()
+                || Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
+            {
+                continue;
+            }
+            if let Some(session) = XSession::start_on(display) {
+                return session;
+            }
+        }
+        panic!("could not start Xvfb on any display number");
+    }
+
+    /// Starts Xvfb (and openbox) on `display`; `None` if the server did not come up.
+    pub fn start_on(display: u32) -> Option<XSession> {
+        let server = Command::new("Xvfb")
+            .arg(format!(":{display}"))
+            .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let mut session = XSession {
+            display,
+            server: Some(server),
+            wm: None,
+            clients: Vec::new(),
+        };
+        let start = Instant::now();
+        while !session.xdotool_ok(&["getdisplaygeometry"]) {
+            if start.elapsed() > Duration::from_secs(10)
+                || session.server.as_mut().unwrap().try_wait().unwrap().is_some()
+            {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        session.wm = Some(
+            Command::new("openbox")
+                .env("DISPLAY", session.display_name())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start openbox"),
+        );
+        // openbox is ready once it publishes EWMH properties on the root window.
+        wait_for("openbox", Duration::from_secs(10), || {
+            session.xdotool_ok(&["get_desktop"]).then_some(())
+        });
+        Some(session)
+    }
+
+    pub fn display_name(&self) -> String {
+        format!(":{}", self.display)
+    }
+
+    fn xdotool_ok(&self, args: &[&str]) -> bool {
+        Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", self.display_name())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Runs xdotool and returns its stdout; panics on failure.
+    pub fn xdotool(&self, args: &[&str]) -> String {
+        let out = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", self.display_name())
+            .output()
+            .expect("run xdotool");
+        assert!(
+            out.status.success(),
+            "xdotool {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Opens an xterm titled `title` and returns its window id once it is mapped.
+    pub fn xterm(&mut self, title: &str) -> String {
+        let child = Command::new("xterm")
+            .args(["-T", title, "-geometry", "80x20+40+40", "-e", "cat"])
+            .env("DISPLAY", self.display_name())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start xterm");
+        self.clients.push(child);
+        let id = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
+        id.lines().next().unwrap_or_default().to_owned()
+    }
+
+    /// Gives `window` the focus and waits until the window manager says it has it.
+    pub fn focus(&self, window: &str) {
+        self.xdotool(&["windowactivate", "--sync", window]);
+        wait_for("focus", Duration::from_secs(5), || {
+            (self.xdotool(&["getactivewindow"]) == window).then_some(())
+        });
+    }
+
+    /// Types `text` into the focused window.
+    pub fn type_text(&self, text: &str) {
+        self.xdotool(&["type", "--delay", "15", text]);
+    }
+
+    /// Kills the X server (as a crash would), and everything on it.
+    pub fn kill_server(&mut self) {
+        for mut c in self.clients.drain(..).chain(self.wm.take()) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some(mut s) = self.server.take() {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+        let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.display));
+        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.display));
+    }
+}
+
+impl Drop for XSession {
+    fn drop(&mut self) {
+        self.kill_server();
+    }
+}
+
+/// The `glasshouse` binary with its own data and runtime directories.
+pub struct App {
+    pub data: tempfile::TempDir,
+    pub runtime: tempfile::TempDir,
+    pub display: Option<String>,
+}
+
+impl App {
+    pub fn new(display: Option<String>) -> App {
+        App {
+            data: tempfile::tempdir().unwrap(),
+            runtime: tempfile::tempdir().unwrap(),
+            display,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_glasshouse"));
+        c.args(args)
+            .env("GLASSHOUSE_DATA_DIR", self.data.path())
+            .env("XDG_RUNTIME_DIR", self.runtime.path())
+            .env_remove("WAYLAND_DISPLAY")
+            .stdin(Stdio::null());
+        match &self.display {
+            Some(d) => c.env("DISPLAY", d),
+            None => c.env_remove("DISPLAY"),
+        };
+        c
+    }
+
+    /// Runs a command to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run glasshouse")
+    }
+
+    /// Runs a command that must succeed and returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "glasshouse {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Starts `glasshouse record` and waits until `status` says it is recording.
+    pub fn record(&self) -> Recording {
+        let log = self.runtime.path().join(format!("record-{}.log", canary("")));
+        let child = self
+            .cmd(&["record"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start glasshouse record");
+        let rec = Recording {
+            child: Some(child),
+            log,
+        };
+        wait_for("status: recording", Duration::from_secs(20), || {
+            (self.status()["state"] == "recording").then_some(())
+        });
+        rec
+    }
+
+    pub fn status(&self) -> Value {
+        serde_json::from_str(&self.ok(&["status", "--json"])).expect("status --json is JSON")
+    }
+
+    /// All exported events.
+    pub fn export(&self, extra: &[&str]) -> Vec<Value> {
+        let mut args = vec!["export"];
+        args.extend_from_slice(extra);
+        self.ok(&args)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each export line is JSON"))
+            .collect()
+    }
+
+    /// The typed text of key_down events attributed to `title`, concatenated.
+    pub fn typed_in(&self, title: &str) -> String {
+        self.export(&[])
+            .iter()
+            .filter(|e| e["kind"] == "key_down" && e["title"] == title)
+            .filter_map(|e| e["text"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// The database file and its WAL (whichever exist).
+    pub fn db_files(&self) -> Vec<PathBuf> {
+        ["glasshouse.db", "glasshouse.db-wal"]
+            .iter()
+            .map(|f| self.data.path().join(f))
+            .filter(|p| p.exists())
+            .collect()
+    }
+
+    /// Whether any byte of the database or its WAL holds `needle`.
+    pub fn stored_bytes_contain(&self, needle: &str) -> bool {
+        self.db_files().iter().any(|p| {
+            let bytes = std::fs::read(p).unwrap();
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        })
+    }
+}
+
+/// A running `glasshouse record`; stopped with SIGTERM on drop.
+pub struct Recording {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Recording {
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().unwrap().try_wait().unwrap().is_none()
+    }
+
+    /// Sends SIGTERM and returns the exit status and stderr.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let mut child = self.child.take().unwrap();
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "record did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let status = child.wait().unwrap();
+        (status, std::fs::read_to_string(&self.log).unwrap_or_default())
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
