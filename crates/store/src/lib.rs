@@ -1,1 +1,198 @@
-//! Placeholder: being written.
+//! The Glasshouse store: the person's recorded input in one SQLite file, written by one thread,
+//! readable by any number of read-only connections.
+//!
+//! - [`Store`] is a cheap, cloneable handle to the writer thread ([`writer`]), which owns the only
+//!   write connection, batches appends and commits them within 250 ms.
+//! - [`Reader`] is a read-only connection for dashboards, exports and the CLI.
+//! - Events are kept in compact blocks, one per (minute, window) ([`codec`]); per-minute and
+//!   per-hour counts per application are maintained at ingest ([`rollup`]), so dashboards never
+//!   scan raw events.
+//!
+//! ## Privacy
+//! - **Deleted means gone:** `secure_delete` is always on, so deleted rows are overwritten with
+//!   zeros, and every delete ends with a truncating WAL checkpoint, so old copies of the pages do
+//!   not linger in the write-ahead log. Tests scan the raw files for a deleted canary string.
+//! - A window title is written only together with an event of that window: windows that never
+//!   had a stored event leave no trace. Deleting by application removes its titles.
+//! - The activity log records what was deleted and when, never titles or typed text.
+//! - The database file is created readable by its owner only, in a folder only they can enter.
+//! - A file that is not a Glasshouse database is refused and never modified.
+
+mod blocks;
+mod codec;
+mod delete;
+mod error;
+mod reader;
+mod rollup;
+mod schema;
+pub mod synth;
+mod types;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use glasshouse_core::model::Micros;
+use glasshouse_core::policy::Emitted;
+
+pub use error::StoreError;
+pub use reader::Reader;
+pub use schema::APPLICATION_ID;
+pub use types::{
+    ActivityEntry, ActivityKind, AppSummary, Counts, DeleteReport, ExportFilter, ExportRow,
+    HourRollup, MinuteRollup, PauseInterval, Selection, Totals,
+};
+
+use writer::{Cmd, Reply, Writer};
+
+const MICROS_PER_DAY: Micros = 86_400 * 1_000_000;
+
+/// A handle to the writer thread of one database file. Clones share the thread; when the last
+/// handle is dropped, buffered events are committed and the thread stops.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tx: Sender<Cmd>,
+    path: PathBuf,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let handle = match self.thread.lock() {
+            Ok(mut g) => g.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(handle) = handle {
+            let _ = self.tx.send(Cmd::Stop(None));
+            if handle.join().is_err() {
+                tracing::error!(path = %self.path.display(), "the store's writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it (and its folder, private to the user) if
+    /// missing, and migrating it. A file that is not a Glasshouse database, is damaged, or comes
+    /// from a newer version is refused with an error naming it, and left untouched.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = schema::open_writer(path)?;
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer::new(conn, path.to_owned());
+        let thread = std::thread::Builder::new()
+            .name("glasshouse-store".into())
+            .spawn(move || writer::run(writer, rx))
+            .map_err(|e| StoreError::io(path, e))?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                tx,
+                path: path.to_owned(),
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// Hands events to the writer without waiting. They are committed within 250 ms; a failure
+    /// is reported by the next [`Store::flush`] (or other waiting call).
+    pub fn append(&self, events: Vec<Emitted>) {
+        if events.is_empty() {
+            return;
+        }
+        if self.inner.tx.send(Cmd::Append(events)).is_err() {
+            tracing::error!(path = %self.inner.path.display(), "events appended after the store was closed were dropped");
+        }
+    }
+
+    fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Cmd) -> Result<T, StoreError> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.inner
+            .tx
+            .send(make(reply))
+            .map_err(|_| StoreError::Closed)?;
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Waits until everything appended before is committed.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.call(Cmd::Flush)
+    }
+
+    /// Deletes the selected events (also those not yet committed), recomputes the counts they
+    /// were part of, removes windows and applications left without events, overwrites the freed
+    /// space and truncates the write-ahead log. Logs the delete in the activity log.
+    pub fn delete(&self, sel: Selection) -> Result<DeleteReport, StoreError> {
+        self.call(|reply| Cmd::Delete {
+            sel,
+            retention_days: None,
+            reply,
+        })
+    }
+
+    /// Deletes events (and their counts) older than `now - days`, like [`Store::delete`].
+    pub fn apply_retention(&self, days: u32, now: Micros) -> Result<DeleteReport, StoreError> {
+        let until = now.saturating_sub(Micros::from(days).saturating_mul(MICROS_PER_DAY));
+        self.call(|reply| Cmd::Delete {
+            sel: Selection::Range {
+                since: Micros::MIN,
+                until,
+            },
+            retention_days: Some(days),
+            reply,
+        })
+    }
+
+    /// Records a pause starting at `since` (`until: None` while it runs); calling again with the
+    /// same `since` updates it.
+    pub fn record_pause(&self, since: Micros, until: Option<Micros>) -> Result<(), StoreError> {
+        self.call(|reply| Cmd::Pause {
+            since,
+            until,
+            reply,
+        })
+    }
+
+    /// Adds an entry to the activity log, timestamped now. `detail` must not hold input.
+    pub fn log(&self, kind: ActivityKind, detail: &str) -> Result<(), StoreError> {
+        let detail = detail.to_owned();
+        self.call(|reply| Cmd::Log {
+            kind,
+            detail,
+            reply,
+        })
+    }
+
+    /// A new read-only connection to the same file.
+    pub fn reader(&self) -> Result<Reader, StoreError> {
+        Reader::open(&self.inner.path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Commits what is buffered and stops the writer. Other handles to the same store get
+    /// [`StoreError::Closed`] afterwards.
+    pub fn close(self) -> Result<(), StoreError> {
+        let result = self.call(|reply| Cmd::Stop(Some(reply)));
+        let handle = match self.inner.thread.lock() {
+            Ok(mut g) => g.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+        result
+    }
+}

@@ -1,0 +1,402 @@
+//! Read-only access for the dashboard and the CLI: each [`Reader`] is its own SQLite connection,
+//! so it never waits for the writer (WAL) and never writes.
+//!
+//! Dashboards read the rollup tables only; raw events are decoded for exports alone.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use glasshouse_core::model::{MICROS_PER_MINUTE, Micros, Stored, Window};
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::blocks::SEGMENTS;
+use crate::codec;
+use crate::error::{SqlContext, StoreError};
+use crate::rollup::{counts, overlapping_minutes};
+use crate::schema;
+use crate::types::{
+    ActivityEntry, ActivityKind, AppSummary, Counts, ExportFilter, ExportRow, HourRollup,
+    MinuteRollup, PauseInterval, Totals,
+};
+
+const MICROS_PER_HOUR: Micros = 60 * MICROS_PER_MINUTE;
+
+/// A read-only connection to a Glasshouse database.
+#[derive(Debug)]
+pub struct Reader {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// What a block's window resolves to, for exports.
+struct WindowInfo {
+    app_id: i64,
+    app: String,
+    title: String,
+}
+
+impl Reader {
+    /// Opens the database read-only. A missing, foreign, damaged or newer file is refused with an
+    /// error naming it, and left as it is.
+    pub fn open(path: &Path) -> Result<Reader, StoreError> {
+        Ok(Reader {
+            conn: schema::open_reader(path)?,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Calls `f` with every event matching `filter`, exactly as stored, in time order (events
+    /// with the same timestamp in storage order). Returns how many were exported; an error from
+    /// `f` stops the export and is returned.
+    pub fn export(
+        &self,
+        filter: &ExportFilter,
+        mut f: impl FnMut(ExportRow) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        let path = &self.path;
+        let since = filter.since.unwrap_or(Micros::MIN);
+        let until = filter.until.unwrap_or(Micros::MAX);
+        if since >= until {
+            return Ok(0);
+        }
+        let wanted_app: Option<i64> = match &filter.app {
+            None => None,
+            Some(app) => {
+                let id = self
+                    .conn
+                    .query_row("SELECT id FROM apps WHERE name = ?1", [app], |r| r.get(0))
+                    .optional()
+                    .at(path)?;
+                match id {
+                    Some(id) => Some(id),
+                    None => return Ok(0),
+                }
+            }
+        };
+        let (lo, hi) = overlapping_minutes(since, until);
+        let mut windows: HashMap<i64, WindowInfo> = HashMap::new();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, window_id, data FROM blocks WHERE id >= ?1 AND id < ?2 ORDER BY id",
+            )
+            .at(path)?;
+        let mut rows = stmt
+            .query([lo.saturating_mul(SEGMENTS), hi.saturating_mul(SEGMENTS)])
+            .at(path)?;
+        let mut minute_events: Vec<(Micros, i64, Stored)> = Vec::new();
+        let mut current_minute = None;
+        let mut decoded = Vec::new();
+        let mut count = 0u64;
+        let mut emit = |events: &mut Vec<(Micros, i64, Stored)>,
+                        windows: &HashMap<i64, WindowInfo>|
+         -> Result<(), StoreError> {
+            events.sort_by_key(|&(ts, wid, _)| (ts, wid));
+            for (ts, wid, event) in events.drain(..) {
+                let (app, title) = windows
+                    .get(&wid)
+                    .map_or((String::new(), String::new()), |w| {
+                        (w.app.clone(), w.title.clone())
+                    });
+                f(ExportRow {
+                    ts,
+                    app,
+                    title,
+                    event,
+                })?;
+                count += 1;
+            }
+            Ok(())
+        };
+        while let Some(row) = rows.next().at(path)? {
+            let id: i64 = row.get(0).at(path)?;
+            let wid: i64 = row.get(1).at(path)?;
+            let minute = id.div_euclid(SEGMENTS);
+            if current_minute != Some(minute) {
+                emit(&mut minute_events, &windows)?;
+                current_minute = Some(minute);
+            }
+            if let std::collections::hash_map::Entry::Vacant(v) = windows.entry(wid) {
+                v.insert(self.window(wid)?);
+            }
+            if wanted_app.is_some_and(|a| windows.get(&wid).is_none_or(|w| w.app_id != a)) {
+                continue;
+            }
+            let data = row.get_ref(2).at(path)?;
+            let data = data.as_blob().map_err(|_| StoreError::Corrupt {
+                path: path.to_owned(),
+                reason: "an event block is not binary data".to_owned(),
+            })?;
+            decoded.clear();
+            codec::decode(minute * MICROS_PER_MINUTE, data, &mut decoded)
+                .map_err(|e| StoreError::decode(path, e))?;
+            minute_events.extend(
+                decoded
+                    .drain(..)
+                    .filter(|e| since <= e.ts && e.ts < until)
+                    .map(|e| (e.ts, wid, e.event)),
+            );
+        }
+        emit(&mut minute_events, &windows)?;
+        Ok(count)
+    }
+
+    fn window(&self, wid: i64) -> Result<WindowInfo, StoreError> {
+        let info = self
+            .conn
+            .prepare_cached(
+                "SELECT w.app_id, a.name, w.title FROM windows w JOIN apps a ON a.id = w.app_id
+                 WHERE w.id = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([wid], |r| {
+                    Ok(WindowInfo {
+                        app_id: r.get(0)?,
+                        app: r.get(1)?,
+                        title: r.get(2)?,
+                    })
+                })
+                .optional()
+            })
+            .at(&self.path)?;
+        Ok(info.unwrap_or(WindowInfo {
+            app_id: 0,
+            app: Window::UNKNOWN_APP.to_owned(),
+            title: String::new(),
+        }))
+    }
+
+    /// Counts per minute and application, for the minutes overlapping `[since, until)`, in time
+    /// order. Includes rows of the excluded-app marker (`Window::EXCLUDED_APP`).
+    pub fn minute_rollups(
+        &self,
+        since: Micros,
+        until: Micros,
+    ) -> Result<Vec<MinuteRollup>, StoreError> {
+        let (lo, hi) = overlapping_minutes(since, until);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.minute, coalesce(a.name, ''), r.keys, r.clicks, r.scroll, r.distance_mpx,
+                        r.active, r.events
+                 FROM minute_rollups r LEFT JOIN apps a ON a.id = r.app_id
+                 WHERE r.minute >= ?1 AND r.minute < ?2 ORDER BY r.minute, a.name",
+            )
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([lo, hi], |r| {
+                Ok(MinuteRollup {
+                    minute: r.get::<_, i64>(0)? * MICROS_PER_MINUTE,
+                    app: r.get(1)?,
+                    counts: counts(
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ),
+                })
+            })
+            .at(&self.path)?;
+        rows.collect::<Result<_, _>>().at(&self.path)
+    }
+
+    /// Counts per hour (UTC) and application, for the hours overlapping `[since, until)`.
+    pub fn hour_rollups(
+        &self,
+        since: Micros,
+        until: Micros,
+    ) -> Result<Vec<HourRollup>, StoreError> {
+        let lo = since.div_euclid(MICROS_PER_HOUR);
+        let hi =
+            until.div_euclid(MICROS_PER_HOUR) + i64::from(until.rem_euclid(MICROS_PER_HOUR) != 0);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.hour, coalesce(a.name, ''), r.keys, r.clicks, r.scroll, r.distance_mpx,
+                        r.active, r.events
+                 FROM hour_rollups r LEFT JOIN apps a ON a.id = r.app_id
+                 WHERE r.hour >= ?1 AND r.hour < ?2 ORDER BY r.hour, a.name",
+            )
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([lo, hi], |r| {
+                Ok(HourRollup {
+                    hour: r.get::<_, i64>(0)? * MICROS_PER_HOUR,
+                    app: r.get(1)?,
+                    counts: counts(
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ),
+                })
+            })
+            .at(&self.path)?;
+        rows.collect::<Result<_, _>>().at(&self.path)
+    }
+
+    /// Sums over the minutes overlapping `[since, until)`.
+    pub fn totals(&self, since: Micros, until: Micros) -> Result<Totals, StoreError> {
+        let (lo, hi) = overlapping_minutes(since, until);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.minute, coalesce(a.name, ''), r.keys, r.clicks, r.scroll, r.distance_mpx,
+                        r.events, r.mask
+                 FROM minute_rollups r LEFT JOIN apps a ON a.id = r.app_id
+                 WHERE r.minute >= ?1 AND r.minute < ?2",
+            )
+            .at(&self.path)?;
+        let mut rows = stmt.query([lo, hi]).at(&self.path)?;
+        // Per app: counts (distance in thousandths of a pixel until the end).
+        let mut per_app: BTreeMap<String, Counts> = BTreeMap::new();
+        let mut active_masks: BTreeMap<i64, u64> = BTreeMap::new();
+        let mut excluded_secs = 0u64;
+        let u = |v: i64| u64::try_from(v).unwrap_or(0);
+        while let Some(r) = rows.next().at(&self.path)? {
+            let minute: i64 = r.get(0).at(&self.path)?;
+            let app: String = r.get(1).at(&self.path)?;
+            let mask = r.get::<_, i64>(7).at(&self.path)? as u64;
+            if app == Window::EXCLUDED_APP {
+                excluded_secs += u64::from(mask.count_ones());
+                continue;
+            }
+            *active_masks.entry(minute).or_default() |= mask;
+            let c = per_app.entry(app).or_default();
+            c.keys += u(r.get(2).at(&self.path)?);
+            c.clicks += u(r.get(3).at(&self.path)?);
+            c.scroll_steps += u(r.get(4).at(&self.path)?);
+            c.distance_px += u(r.get(5).at(&self.path)?);
+            c.active_secs += u64::from(mask.count_ones());
+            c.events += u(r.get(6).at(&self.path)?);
+        }
+        let mut total = Counts::default();
+        for c in per_app.values() {
+            total += *c;
+        }
+        total.distance_px /= 1000;
+        total.active_secs = active_masks
+            .values()
+            .map(|m| u64::from(m.count_ones()))
+            .sum();
+        let mut per_app: Vec<(String, Counts)> = per_app
+            .into_iter()
+            .map(|(app, mut c)| {
+                c.distance_px /= 1000;
+                (app, c)
+            })
+            .collect();
+        per_app.sort_by(|a, b| b.1.active_secs.cmp(&a.1.active_secs).then(a.0.cmp(&b.0)));
+        Ok(Totals {
+            counts: total,
+            excluded_secs,
+            per_app,
+        })
+    }
+
+    /// Pauses overlapping `[since, until)`, oldest first.
+    pub fn pauses(&self, since: Micros, until: Micros) -> Result<Vec<PauseInterval>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT since, until FROM pauses
+                 WHERE since < ?2 AND (until IS NULL OR until > ?1) ORDER BY since",
+            )
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([since, until], |r| {
+                Ok(PauseInterval {
+                    since: r.get(0)?,
+                    until: r.get(1)?,
+                })
+            })
+            .at(&self.path)?;
+        rows.collect::<Result<_, _>>().at(&self.path)
+    }
+
+    /// The newest `limit` activity-log entries, newest (last written) first. Entries of kinds
+    /// this version does not know are skipped.
+    pub fn activity(&self, limit: usize) -> Result<Vec<ActivityEntry>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT ts, kind, detail FROM activity ORDER BY id DESC LIMIT ?1")
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .at(&self.path)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (ts, kind, detail) = row.at(&self.path)?;
+            if let Some(kind) = ActivityKind::from_name(&kind) {
+                out.push(ActivityEntry { ts, kind, detail });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applications with stored events, most recently seen first (the excluded-app marker omitted).
+    pub fn apps(&self) -> Result<Vec<AppSummary>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.name, max(h.last_ts), sum(h.events)
+                 FROM hour_rollups h JOIN apps a ON a.id = h.app_id
+                 WHERE a.name <> ?1
+                 GROUP BY h.app_id ORDER BY 2 DESC, a.name",
+            )
+            .at(&self.path)?;
+        let rows = stmt
+            .query_map([Window::EXCLUDED_APP], |r| {
+                Ok(AppSummary {
+                    app: r.get(0)?,
+                    last_seen: r.get(1)?,
+                    events: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                })
+            })
+            .at(&self.path)?;
+        rows.collect::<Result<_, _>>().at(&self.path)
+    }
+
+    /// Number of stored events (from the rollups: no raw scan).
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT coalesce(sum(events), 0) FROM hour_rollups",
+                [],
+                |r| r.get(0),
+            )
+            .at(&self.path)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Bytes the database takes: the file plus its write-ahead log.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        size_on_disk(&self.path)
+    }
+}
+
+pub(crate) fn size_on_disk(path: &Path) -> Result<u64, StoreError> {
+    let db = std::fs::metadata(path)
+        .map_err(|e| StoreError::io(path, e))?
+        .len();
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len());
+    Ok(db + wal)
+}

@@ -1,0 +1,287 @@
+//! Opening the database file: recognising it, refusing what is not ours, and migrating.
+//!
+//! **Invariant:** a file that is not recognised as a Glasshouse database (wrong magic, foreign
+//! `application_id`, cut off, or from a newer version) is never written to: it is checked by
+//! reading its header bytes directly, before SQLite opens it for writing.
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{SqlContext, StoreError};
+
+/// `PRAGMA application_id` of a Glasshouse database: "GlHs".
+pub const APPLICATION_ID: u32 = 0x476c_4873;
+
+/// The schema, one step per version. `PRAGMA user_version` is the number of steps applied.
+/// Never edit a released step: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: events as compact blocks, one per (minute, window); rollups maintained at ingest.
+    "CREATE TABLE apps (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE
+    );
+    CREATE TABLE windows (
+        id INTEGER PRIMARY KEY,
+        app_id INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        UNIQUE (app_id, title)
+    );
+    -- id = minute index * 4096 + sequence: a time range is a rowid range.
+    CREATE TABLE blocks (
+        id INTEGER PRIMARY KEY,
+        window_id INTEGER NOT NULL,
+        data BLOB NOT NULL
+    );
+    -- Finds the blocks of a window for deletes by application and for dropping unused windows.
+    CREATE INDEX blocks_by_window ON blocks (window_id);
+    CREATE TABLE minute_rollups (
+        minute INTEGER NOT NULL,
+        app_id INTEGER NOT NULL,
+        keys INTEGER NOT NULL,
+        clicks INTEGER NOT NULL,
+        scroll INTEGER NOT NULL,
+        distance_mpx INTEGER NOT NULL,
+        active INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        mask INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL,
+        PRIMARY KEY (minute, app_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE hour_rollups (
+        hour INTEGER NOT NULL,
+        app_id INTEGER NOT NULL,
+        keys INTEGER NOT NULL,
+        clicks INTEGER NOT NULL,
+        scroll INTEGER NOT NULL,
+        distance_mpx INTEGER NOT NULL,
+        active INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        last_ts INTEGER NOT NULL,
+        PRIMARY KEY (hour, app_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE pauses (
+        since INTEGER PRIMARY KEY,
+        until INTEGER
+    );
+    CREATE TABLE activity (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );",
+];
+
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a connection waits for a lock before giving up.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the header of the file says, read without SQLite.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FileState {
+    /// No file, or an empty one (SQLite writes nothing until the first transaction).
+    New,
+    /// A Glasshouse database.
+    Ours,
+}
+
+pub(crate) fn inspect(path: &Path) -> Result<FileState, StoreError> {
+    let mut file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::New),
+        Err(e) => return Err(StoreError::io(path, e)),
+    };
+    let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
+    if len == 0 {
+        return Ok(FileState::New);
+    }
+    let mut header = [0u8; 100];
+    let mut got = 0;
+    while got < header.len() {
+        match file.read(&mut header[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => return Err(StoreError::io(path, e)),
+        }
+    }
+    let foreign = |reason: &str| StoreError::Foreign {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if got < header.len() || &header[..16] != b"SQLite format 3\0" {
+        return Err(foreign("it is not an SQLite database"));
+    }
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    match be32(68) {
+        APPLICATION_ID => {}
+        0 => {
+            return Err(foreign(
+                "it is an SQLite database without the Glasshouse mark",
+            ));
+        }
+        _ => return Err(foreign("it is an SQLite database of another application")),
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65536u64,
+        n => u64::from(n),
+    };
+    let pages = u64::from(be32(28));
+    let pages_valid = be32(24) == be32(92);
+    if page_size < 512 || !page_size.is_power_of_two() || len % page_size != 0 {
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            reason: "its size is not a whole number of pages: it was probably cut off".to_owned(),
+        });
+    }
+    // While a WAL holds changes, a crash during a checkpoint can leave the header ahead of the
+    // file; SQLite repairs that from the WAL, so the size is only checked without one.
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_len = fs::metadata(std::path::PathBuf::from(wal)).map_or(0, |m| m.len());
+    if pages_valid && wal_len == 0 && pages * page_size > len {
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            reason: format!(
+                "it is shorter than its header says ({len} of {} bytes): it was probably cut off",
+                pages * page_size
+            ),
+        });
+    }
+    Ok(FileState::Ours)
+}
+
+fn user_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .at(path)
+}
+
+/// Checks, after SQLite opened the file, that it can read it and that the schema is one we know.
+fn check_readable(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let version = user_version(conn, path)?;
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .at(path)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(version)
+}
+
+/// Opens (creating if needed) the database for the one writer, migrated and configured.
+pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let state = inspect(path)?;
+    if state == FileState::New {
+        // Created by us, readable only by the person: it holds what they typed.
+        // SQLite gives the -wal and -shm files the same permissions.
+        create_private_file(path)?;
+    }
+    if state == FileState::Ours {
+        // Look with a read-only connection first: a file we cannot read or whose schema is newer
+        // is refused before anything could write to it.
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let probe = Connection::open_with_flags(path, flags).at(path)?;
+        probe.busy_timeout(BUSY_TIMEOUT).at(path)?;
+        check_readable(&probe, path)?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).at(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
+    let version = match state {
+        FileState::Ours => check_readable(&conn, path)?,
+        FileState::New => {
+            // Set before any table exists (it cannot change later) so deletes can give space back.
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+                .at(path)?;
+            // Written while still in rollback-journal mode, so the mark is in the main file's
+            // header from the first transaction on, where `inspect` looks for it.
+            conn.pragma_update(None, "application_id", APPLICATION_ID)
+                .at(path)?;
+            0
+        }
+    };
+    // Deleted content is overwritten with zeros, not just unlinked: "deleted" means gone.
+    conn.pragma_update(None, "secure_delete", "ON").at(path)?;
+    migrate(&conn, path, version)?;
+    // WAL: readers (the dashboard, the CLI) never block the writer and the writer never blocks them.
+    conn.pragma_update(None, "journal_mode", "WAL").at(path)?;
+    // NORMAL is durable against application crashes in WAL mode; only a power loss may lose the
+    // last commits (never corrupt the file). Losing a quarter second of input in a power cut is
+    // acceptable for this data, and FULL would cost an fsync four times a second.
+    conn.pragma_update(None, "synchronous", "NORMAL").at(path)?;
+    // A busy reader can make the WAL grow; once checkpointed it is cut back to this size.
+    conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)
+        .at(path)?;
+    conn.pragma_update(None, "foreign_keys", "OFF").at(path)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &Connection, path: &Path, from: i64) -> Result<(), StoreError> {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(from).unwrap_or(0))
+    {
+        let tx = conn.unchecked_transaction().at(path)?;
+        tx.execute_batch(sql).at(path)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)
+            .at(path)?;
+        tx.commit().at(path)?;
+        tracing::info!(path = %path.display(), version = i + 1, "database schema migrated");
+    }
+    Ok(())
+}
+
+/// Opens the database read-only, for the dashboard and the CLI.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    if inspect(path)? == FileState::New {
+        return Err(StoreError::Missing {
+            path: path.to_owned(),
+        });
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).at(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
+    let version = check_readable(&conn, path)?;
+    if version < SCHEMA_VERSION {
+        return Err(StoreError::Outdated {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    conn.pragma_update(None, "query_only", "ON").at(path)?;
+    Ok(conn)
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(|e| StoreError::io(dir, e))
+}
+
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path).map(drop).map_err(|e| StoreError::io(path, e))
+}

@@ -1,0 +1,178 @@
+//! The values the store hands out and takes in.
+
+use std::ops::{Add, AddAssign};
+
+use glasshouse_core::model::{Micros, Stored};
+use serde::{Deserialize, Serialize};
+
+/// What to delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Events with `since <= ts < until`.
+    Range { since: Micros, until: Micros },
+    /// Every event of an application (compared case-insensitively, ASCII), with its window titles.
+    App(String),
+    /// Every event, window and application. Pauses and the activity log are kept: they are not input.
+    All,
+}
+
+/// What a delete removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeleteReport {
+    /// Number of events deleted.
+    pub events: u64,
+    /// For a range: the range. For an app or everything: the start of the minute of the oldest
+    /// deleted event. `None` when nothing was deleted.
+    pub since: Option<Micros>,
+    /// For a range: the range's end. Otherwise just after the newest deleted event.
+    pub until: Option<Micros>,
+}
+
+/// What an activity-log entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    Pause,
+    Resume,
+    Delete,
+    Settings,
+    Retention,
+    Capture,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 6] = [
+        Self::Pause,
+        Self::Resume,
+        Self::Delete,
+        Self::Settings,
+        Self::Retention,
+        Self::Capture,
+    ];
+
+    /// The stable name kept in the database and shown in exports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pause => "pause",
+            Self::Resume => "resume",
+            Self::Delete => "delete",
+            Self::Settings => "settings",
+            Self::Retention => "retention",
+            Self::Capture => "capture",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ActivityKind> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// One line of the activity log: what the app did on the person's behalf (never input).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityEntry {
+    pub ts: Micros,
+    pub kind: ActivityKind,
+    pub detail: String,
+}
+
+/// Which events to export. The default exports everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportFilter {
+    /// Only events with `ts >= since`.
+    pub since: Option<Micros>,
+    /// Only events with `ts < until`.
+    pub until: Option<Micros>,
+    /// Only events of this application (case-insensitive).
+    pub app: Option<String>,
+}
+
+/// One exported event, exactly as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRow {
+    pub ts: Micros,
+    pub app: String,
+    pub title: String,
+    pub event: Stored,
+}
+
+/// Counts of input over some time, for one application or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    /// Key presses (`Stored::is_key_press`).
+    pub keys: u64,
+    /// Mouse button presses (`ButtonDown`).
+    pub clicks: u64,
+    /// Sum of `|dx| + |dy|` over wheel events.
+    pub scroll_steps: u64,
+    /// Pointer travel in pixels: see the crate documentation for the exact definition.
+    pub distance_px: u64,
+    /// Wall-clock seconds with at least one event.
+    pub active_secs: u64,
+    /// Stored events of any kind.
+    pub events: u64,
+}
+
+impl Add for Counts {
+    type Output = Counts;
+    fn add(mut self, rhs: Counts) -> Counts {
+        self += rhs;
+        self
+    }
+}
+
+impl AddAssign for Counts {
+    fn add_assign(&mut self, rhs: Counts) {
+        self.keys += rhs.keys;
+        self.clicks += rhs.clicks;
+        self.scroll_steps += rhs.scroll_steps;
+        self.distance_px += rhs.distance_px;
+        self.active_secs += rhs.active_secs;
+        self.events += rhs.events;
+    }
+}
+
+/// Counts of one application in one minute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinuteRollup {
+    /// Start of the minute.
+    pub minute: Micros,
+    pub app: String,
+    pub counts: Counts,
+}
+
+/// Counts of one application in one hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourRollup {
+    /// Start of the hour (UTC).
+    pub hour: Micros,
+    pub app: String,
+    pub counts: Counts,
+}
+
+/// Sums over a time range.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Totals {
+    /// All applications except the excluded-app marker. `active_secs` counts each second once,
+    /// even when several applications had input in it.
+    pub counts: Counts,
+    /// Seconds in which an excluded application had the focus and received input.
+    pub excluded_secs: u64,
+    /// Per application, most active (in seconds) first.
+    pub per_app: Vec<(String, Counts)>,
+}
+
+/// A pause: from `since` until `until`, or still running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseInterval {
+    pub since: Micros,
+    pub until: Option<Micros>,
+}
+
+/// An application with stored events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppSummary {
+    pub app: String,
+    /// Timestamp of its newest stored event.
+    pub last_seen: Micros,
+    pub events: u64,
+}

@@ -1,0 +1,428 @@
+//! The writer thread: the only code that writes to the database.
+//!
+//! It receives commands over a channel, keeps appended events in memory and commits them at most
+//! every [`COMMIT_EVERY`] (or at once on a flush or a delete). A commit writes one *segment* block
+//! per (minute, window) and updates the rollups of the touched minutes and hours in the same
+//! transaction, so dashboards never see events without their counts. Once a minute is over, its
+//! segments are merged into one block per window (compaction), so the steady state is one row per
+//! active (minute, window).
+//!
+//! A failed commit (a full disk, say) keeps the events in memory, is retried every
+//! [`RETRY_AFTER`], and is reported to the next caller that waits for the writer. Memory is bounded
+//! by [`MAX_BUFFERED`] events; beyond that new events are dropped and the drop is reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
+
+use glasshouse_core::model::{MICROS_PER_MINUTE, Micros, StoredEvent, Window, now_micros};
+use glasshouse_core::policy::Emitted;
+use rusqlite::{Connection, params};
+
+use crate::blocks::{
+    Caches, add_to_minute, compact_minute, log_activity, next_block_id, recompute_hour, window_id,
+};
+use crate::codec;
+use crate::delete::{delete_all, delete_app, delete_range, describe};
+use crate::error::{SqlContext, StoreError};
+use crate::rollup::{hour_of_minute, minute_of};
+use crate::schema::BUSY_TIMEOUT;
+use crate::types::{ActivityKind, DeleteReport, Selection};
+
+/// Commit at most this long after the first uncommitted event arrived (the promise is 250 ms).
+const COMMIT_EVERY: Duration = Duration::from_millis(200);
+/// Commit at once when this many events wait, to keep transactions and memory moderate.
+const COMMIT_AT_EVENTS: usize = 100_000;
+/// Events kept in memory while commits fail; about two hours of very busy input.
+const MAX_BUFFERED: usize = 1_000_000;
+/// Wait between retries of a failed commit.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How often an idle writer looks for finished minutes to compact.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+/// How long to keep retrying a checkpoint that readers hold up, after a delete.
+const CHECKPOINT_PATIENCE: Duration = Duration::from_secs(2);
+
+pub(crate) type Reply<T> = SyncSender<Result<T, StoreError>>;
+
+pub(crate) enum Cmd {
+    Append(Vec<Emitted>),
+    Flush(Reply<()>),
+    Delete {
+        sel: Selection,
+        retention_days: Option<u32>,
+        reply: Reply<DeleteReport>,
+    },
+    Pause {
+        since: Micros,
+        until: Option<Micros>,
+        reply: Reply<()>,
+    },
+    Log {
+        kind: ActivityKind,
+        detail: String,
+        reply: Reply<()>,
+    },
+    Stop(Option<Reply<()>>),
+}
+
+pub(crate) struct Writer {
+    conn: Connection,
+    path: PathBuf,
+    buffer: Vec<Emitted>,
+    first_buffered: Option<Instant>,
+    retry_at: Option<Instant>,
+    dropped: u64,
+    /// Minutes that received segments since they were last compacted.
+    dirty: BTreeSet<i64>,
+    newest_minute: i64,
+    caches: Caches,
+    /// A delete whose checkpoint readers held up: retried when idle.
+    checkpoint_pending: bool,
+}
+
+pub(crate) fn run(mut w: Writer, rx: Receiver<Cmd>) {
+    loop {
+        match rx.recv_timeout(w.next_wakeup()) {
+            Ok(Cmd::Stop(reply)) => {
+                let r = w.shutdown();
+                if let Some(reply) = reply {
+                    let _ = reply.send(r);
+                }
+                return;
+            }
+            Ok(cmd) => w.handle(cmd),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = w.shutdown();
+                return;
+            }
+        }
+        w.tick();
+    }
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection, path: PathBuf) -> Writer {
+        Writer {
+            conn,
+            path,
+            buffer: Vec::new(),
+            first_buffered: None,
+            retry_at: None,
+            dropped: 0,
+            dirty: BTreeSet::new(),
+            newest_minute: i64::MIN,
+            caches: Caches::default(),
+            checkpoint_pending: false,
+        }
+    }
+
+    fn handle(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Append(events) => self.append(events),
+            Cmd::Flush(reply) => {
+                let _ = reply.send(self.flush());
+            }
+            Cmd::Delete {
+                sel,
+                retention_days,
+                reply,
+            } => {
+                let _ = reply.send(self.delete(&sel, retention_days));
+            }
+            Cmd::Pause {
+                since,
+                until,
+                reply,
+            } => {
+                let r = self
+                    .conn
+                    .prepare_cached(
+                        "INSERT INTO pauses (since, until) VALUES (?1, ?2)
+                         ON CONFLICT (since) DO UPDATE SET until = excluded.until",
+                    )
+                    .and_then(|mut s| s.execute(params![since, until]))
+                    .map(drop)
+                    .at(&self.path);
+                let _ = reply.send(r);
+            }
+            Cmd::Log {
+                kind,
+                detail,
+                reply,
+            } => {
+                let _ = reply.send(log_activity(&self.conn, &self.path, kind, &detail));
+            }
+            Cmd::Stop(_) => {}
+        }
+    }
+
+    fn append(&mut self, events: Vec<Emitted>) {
+        if events.is_empty() {
+            return;
+        }
+        if self.buffer.len() >= MAX_BUFFERED {
+            if self.dropped == 0 {
+                tracing::error!(
+                    path = %self.path.display(),
+                    "events cannot be written and the memory limit is reached: dropping new input"
+                );
+            }
+            self.dropped += events.len() as u64;
+            return;
+        }
+        if self.buffer.is_empty() {
+            self.first_buffered = Some(Instant::now());
+        }
+        self.buffer.extend(events);
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        self.commit()?;
+        if self.dropped > 0 {
+            let count = std::mem::take(&mut self.dropped);
+            return Err(StoreError::Dropped { count });
+        }
+        Ok(())
+    }
+
+    fn next_wakeup(&self) -> Duration {
+        let Some(first) = self.first_buffered.filter(|_| !self.buffer.is_empty()) else {
+            return IDLE_TICK;
+        };
+        let mut at = first + COMMIT_EVERY;
+        if let Some(r) = self.retry_at {
+            at = at.max(r);
+        }
+        at.saturating_duration_since(Instant::now())
+    }
+
+    fn tick(&mut self) {
+        let now = Instant::now();
+        if !self.buffer.is_empty() {
+            let waiting = self.retry_at.is_none_or(|r| now >= r);
+            let due = self.buffer.len() >= COMMIT_AT_EVENTS
+                || self.first_buffered.is_none_or(|f| now >= f + COMMIT_EVERY);
+            if waiting && due {
+                let _ = self.commit();
+            }
+            return;
+        }
+        // Idle: merge the segments of minutes that are over by the clock too.
+        let now_minute = minute_of(now_micros().saturating_sub(5_000_000));
+        let over: Vec<i64> = self.dirty.range(..now_minute).copied().collect();
+        if !over.is_empty() {
+            self.compact(&over);
+        }
+        if self.checkpoint_pending {
+            self.checkpoint();
+        }
+    }
+
+    fn shutdown(&mut self) -> Result<(), StoreError> {
+        let mut result = self.flush();
+        for _ in 0..3 {
+            if !matches!(
+                result,
+                Err(StoreError::DiskFull { .. }) | Err(StoreError::Sqlite { .. })
+            ) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            result = self.flush();
+        }
+        if let Err(e) = &result {
+            tracing::error!(path = %self.path.display(), error = %e, lost = self.buffer.len(), "closing the store with events that could not be written");
+        }
+        let all: Vec<i64> = self.dirty.iter().copied().collect();
+        self.compact(&all);
+        if self.checkpoint_pending {
+            self.checkpoint();
+        }
+        result
+    }
+
+    /// Commits everything buffered. On failure the events stay buffered for a retry.
+    fn commit(&mut self) -> Result<(), StoreError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        match self.try_commit() {
+            Ok(minutes) => {
+                self.buffer.clear();
+                self.buffer.shrink_to(COMMIT_AT_EVENTS);
+                self.first_buffered = None;
+                self.retry_at = None;
+                if let Some(&newest) = minutes.last() {
+                    self.newest_minute = self.newest_minute.max(newest);
+                }
+                self.dirty.extend(minutes);
+                let newest = self.newest_minute;
+                self.caches.accs.retain(|&(m, _), _| m >= newest - 2);
+                let over: Vec<i64> = self.dirty.range(..newest).copied().collect();
+                if !over.is_empty() {
+                    self.compact(&over);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.caches.clear();
+                self.retry_at = Some(Instant::now() + RETRY_AFTER);
+                tracing::warn!(path = %self.path.display(), error = %e, buffered = self.buffer.len(), "commit failed; events kept in memory and retried");
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes the buffer in one transaction; returns the minutes it touched, in order.
+    fn try_commit(&mut self) -> Result<Vec<i64>, StoreError> {
+        let path = &self.path;
+        let tx = self.conn.unchecked_transaction().at(path)?;
+        let mut groups: BTreeMap<(i64, i64), Vec<StoredEvent>> = BTreeMap::new();
+        let mut last: Option<(*const Window, i64)> = None;
+        for (window, ev) in &self.buffer {
+            let wid = match last {
+                Some((p, id)) if std::ptr::eq(p, Arc::as_ptr(window)) => id,
+                _ => {
+                    let id = window_id(&tx, path, &mut self.caches, window)?;
+                    last = Some((Arc::as_ptr(window), id));
+                    id
+                }
+            };
+            groups
+                .entry((minute_of(ev.ts), wid))
+                .or_default()
+                .push(ev.clone());
+        }
+        let mut by_minute: BTreeMap<i64, Vec<(i64, Vec<StoredEvent>)>> = BTreeMap::new();
+        for ((minute, wid), mut events) in groups {
+            events.sort_by_key(|e| e.ts);
+            let id = next_block_id(&tx, path, minute)?;
+            let data = codec::encode(minute * MICROS_PER_MINUTE, &events);
+            tx.prepare_cached("INSERT INTO blocks (id, window_id, data) VALUES (?1, ?2, ?3)")
+                .and_then(|mut s| s.execute(params![id, wid, data]))
+                .at(path)?;
+            by_minute.entry(minute).or_default().push((wid, events));
+        }
+        let mut hours = BTreeSet::new();
+        for (&minute, added) in &by_minute {
+            add_to_minute(&tx, path, &mut self.caches, minute, added)?;
+            hours.insert(hour_of_minute(minute));
+        }
+        for hour in hours {
+            recompute_hour(&tx, path, hour)?;
+        }
+        tx.commit().at(path)?;
+        Ok(by_minute.into_keys().collect())
+    }
+
+    /// Merges the segments of `minutes`. A failure only costs space, so it is logged, not raised.
+    fn compact(&mut self, minutes: &[i64]) {
+        let path = &self.path;
+        let r = (|| {
+            let tx = self.conn.unchecked_transaction().at(path)?;
+            for &m in minutes {
+                compact_minute(&tx, path, m)?;
+            }
+            tx.commit().at(path)
+        })();
+        match r {
+            Ok(()) => {
+                for m in minutes {
+                    self.dirty.remove(m);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "merging finished minutes failed; retried later");
+            }
+        }
+    }
+
+    fn delete(
+        &mut self,
+        sel: &Selection,
+        retention_days: Option<u32>,
+    ) -> Result<DeleteReport, StoreError> {
+        let before = self.buffer.len();
+        match sel {
+            Selection::Range { since, until } => {
+                self.buffer
+                    .retain(|(_, e)| !(*since <= e.ts && e.ts < *until));
+            }
+            Selection::App(app) => self
+                .buffer
+                .retain(|(w, _)| !w.app.eq_ignore_ascii_case(app)),
+            Selection::All => self.buffer.clear(),
+        }
+        let in_memory = (before - self.buffer.len()) as u64;
+        // A failed commit (a full disk) must not prevent a delete, which frees space: the events
+        // stay buffered and the failure is reported by the next flush.
+        let _ = self.commit();
+        self.caches.clear();
+        let path = &self.path;
+        let tx = self.conn.unchecked_transaction().at(path)?;
+        let mut report = match sel {
+            Selection::Range { since, until } => {
+                let events = delete_range(&tx, path, *since, *until)?;
+                DeleteReport {
+                    events,
+                    since: Some(*since),
+                    until: Some(*until),
+                }
+            }
+            Selection::App(app) => delete_app(&tx, path, app)?,
+            Selection::All => delete_all(&tx, path)?,
+        };
+        report.events += in_memory;
+        tx.execute_batch(
+            "DELETE FROM windows WHERE NOT EXISTS (SELECT 1 FROM blocks WHERE window_id = windows.id);
+             DELETE FROM apps WHERE NOT EXISTS (SELECT 1 FROM windows WHERE app_id = apps.id);",
+        )
+        .at(path)?;
+        let (kind, detail) = describe(sel, retention_days, &report);
+        log_activity(&tx, path, kind, &detail)?;
+        tx.commit().at(path)?;
+        // Give freed pages back to the file system; they are zeroed already (secure_delete).
+        if let Err(e) = self.conn.execute_batch("PRAGMA incremental_vacuum;") {
+            tracing::warn!(path = %path.display(), error = %e, "could not shrink the database after a delete");
+        }
+        self.checkpoint();
+        Ok(report)
+    }
+
+    /// Copies the WAL into the database and truncates it, so old page versions holding deleted
+    /// bytes leave the disk. Readers in the middle of a query hold it up: retried briefly here,
+    /// then on idle ticks.
+    fn checkpoint(&mut self) {
+        let start = Instant::now();
+        // Short waits inside SQLite, so the patience below is what bounds the delete's latency.
+        let _ = self.conn.busy_timeout(Duration::from_millis(200));
+        let done = self.try_checkpoint(start);
+        let _ = self.conn.busy_timeout(BUSY_TIMEOUT);
+        self.checkpoint_pending = !done;
+    }
+
+    fn try_checkpoint(&mut self, start: Instant) -> bool {
+        loop {
+            let r: Result<i64, _> =
+                self.conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0));
+            match r {
+                Ok(0) => return true,
+                Ok(_) => {}
+                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
+                Err(e) => {
+                    tracing::warn!(path = %self.path.display(), error = %e, "checkpoint after a delete failed");
+                    return false;
+                }
+            }
+            if start.elapsed() >= CHECKPOINT_PATIENCE {
+                tracing::warn!(path = %self.path.display(), "readers held up the checkpoint after a delete; retrying when idle");
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}

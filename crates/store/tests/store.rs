@@ -1,0 +1,875 @@
+//! The store through its public API only: what goes in comes out, counts are right, deletes
+//! really delete, and files that are not ours are left alone.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use glasshouse_core::keys::{Key, KeyCategory};
+use glasshouse_core::model::{
+    Button, MICROS_PER_MINUTE, MICROS_PER_SEC, Micros, Stored, StoredEvent, Window,
+};
+use glasshouse_core::policy::Emitted;
+use glasshouse_store::{
+    ActivityKind, Counts, ExportFilter, ExportRow, PauseInterval, Reader, Selection, Store,
+    StoreError, synth,
+};
+
+const S: Micros = MICROS_PER_SEC;
+const M: Micros = MICROS_PER_MINUTE;
+const H: Micros = 60 * M;
+/// 2026-03-02 09:00:00 UTC, a Monday.
+const DAY: Micros = 1_772_442_000 * S;
+
+fn win(app: &str, title: &str) -> Arc<Window> {
+    Arc::new(Window {
+        app: app.into(),
+        class: "Class".into(),
+        title: title.into(),
+    })
+}
+
+fn ev(w: &Arc<Window>, ts: Micros, event: Stored) -> Emitted {
+    (w.clone(), StoredEvent { ts, event })
+}
+
+fn mv(x: i32, y: i32) -> Stored {
+    Stored::Move { x, y }
+}
+
+fn typed(c: &str) -> Stored {
+    Stored::KeyDown {
+        key: Key::KeyA,
+        text: Some(c.into()),
+    }
+}
+
+fn db(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("data").join("glasshouse.db")
+}
+
+fn export(r: &Reader, filter: &ExportFilter) -> Vec<ExportRow> {
+    let mut rows = Vec::new();
+    let n = r
+        .export(filter, |row| {
+            rows.push(row);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(n as usize, rows.len());
+    rows
+}
+
+fn export_all(r: &Reader) -> Vec<ExportRow> {
+    export(r, &ExportFilter::default())
+}
+
+/// The database file and its WAL, as raw bytes.
+fn raw_bytes(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap_or_default();
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    bytes.extend(std::fs::read(PathBuf::from(wal)).unwrap_or_default());
+    bytes
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Rollups computed from scratch from exported events, following the documented definitions:
+/// ((minute start, app) -> (counts, distance in thousandths of a pixel, last timestamp)).
+fn reference(rows: &[ExportRow]) -> BTreeMap<(Micros, String), (Counts, u64)> {
+    let mut out: BTreeMap<(Micros, String), (Counts, u64)> = BTreeMap::new();
+    let mut masks: BTreeMap<(Micros, String), u64> = BTreeMap::new();
+    let mut last_pos: BTreeMap<(Micros, String), (i32, i32)> = BTreeMap::new();
+    for r in rows {
+        let minute = r.ts.div_euclid(M) * M;
+        let key = (minute, r.app.clone());
+        let (c, mpx) = out.entry(key.clone()).or_default();
+        c.events += 1;
+        *masks.entry(key.clone()).or_default() |= 1 << ((r.ts - minute) / S);
+        c.keys += u64::from(r.event.is_key_press());
+        let pos = match r.event {
+            Stored::ButtonDown { x, y, .. } => {
+                c.clicks += 1;
+                Some((x, y))
+            }
+            Stored::ButtonUp { x, y, .. } | Stored::Move { x, y } => Some((x, y)),
+            Stored::Wheel { dx, dy } => {
+                c.scroll_steps += u64::from(dx.unsigned_abs() + dy.unsigned_abs());
+                None
+            }
+            _ => None,
+        };
+        if let Some(p) = pos
+            && let Some(l) = last_pos.insert(key, p)
+        {
+            let d = f64::from(p.0 - l.0).hypot(f64::from(p.1 - l.1));
+            *mpx += (d * 1000.0).round() as u64;
+        }
+    }
+    for (k, (c, mpx)) in out.iter_mut() {
+        c.active_secs = u64::from(masks[k].count_ones());
+        c.distance_px = *mpx / 1000;
+    }
+    out
+}
+
+/// Checks the stored minute and hour rollups against counts computed from the stored events.
+fn check_rollups(r: &Reader) {
+    let rows = export_all(r);
+    let want = reference(&rows);
+    let got: BTreeMap<(Micros, String), Counts> = r
+        .minute_rollups(Micros::MIN, Micros::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|m| ((m.minute, m.app), m.counts))
+        .collect();
+    let want_minutes: BTreeMap<(Micros, String), Counts> =
+        want.iter().map(|(k, (c, _))| (k.clone(), *c)).collect();
+    assert_eq!(
+        got, want_minutes,
+        "minute rollups differ from a recomputation"
+    );
+    let mut want_hours: BTreeMap<(Micros, String), (Counts, u64)> = BTreeMap::new();
+    for ((minute, app), (c, mpx)) in &want {
+        let h = want_hours
+            .entry((minute.div_euclid(H) * H, app.clone()))
+            .or_default();
+        let mut c = *c;
+        c.distance_px = 0;
+        h.0 += c;
+        h.1 += mpx;
+    }
+    let want_hours: BTreeMap<(Micros, String), Counts> = want_hours
+        .into_iter()
+        .map(|(k, (mut c, mpx))| {
+            c.distance_px = mpx / 1000;
+            (k, c)
+        })
+        .collect();
+    let got_hours: BTreeMap<(Micros, String), Counts> = r
+        .hour_rollups(Micros::MIN, Micros::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|h| ((h.hour, h.app), h.counts))
+        .collect();
+    assert_eq!(
+        got_hours, want_hours,
+        "hour rollups differ from a recomputation"
+    );
+    assert_eq!(r.event_count().unwrap(), rows.len() as u64);
+}
+
+/// Appends `events` in slices of `step` of their time, flushing after each, the way a recorder
+/// that commits while the day goes on would.
+fn append_in_steps(store: &Store, events: &[Emitted], step: Micros) {
+    let mut i = 0;
+    while i < events.len() {
+        let until = events[i].1.ts + step;
+        let j = i + events[i..].iter().take_while(|e| e.1.ts < until).count();
+        store.append(events[i..j].to_vec());
+        store.flush().unwrap();
+        i = j;
+    }
+}
+
+#[test]
+fn known_input_gives_exact_rollups() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    let ff = win("firefox", "Mail");
+    let ff2 = win("Firefox", "Docs"); // same app, other spelling and window
+    let term = win("xterm", "bash");
+    let ex = Arc::new(Window::excluded());
+    let t = DAY;
+    store.append(vec![
+        ev(&ff, t, mv(0, 0)),
+        ev(&ff, t + S / 2, mv(3, 4)),
+        ev(&term, t + S, typed("h")),
+        ev(&term, t + S + 1, Stored::KeyUp { key: Key::KeyH }),
+        ev(
+            &ff2,
+            t + 2 * S,
+            Stored::ButtonDown {
+                button: Button::Left,
+                x: 3,
+                y: 8,
+            },
+        ),
+        ev(
+            &ff2,
+            t + 2 * S + 10,
+            Stored::ButtonUp {
+                button: Button::Left,
+                x: 3,
+                y: 8,
+            },
+        ),
+        ev(&ff, t + 3 * S, Stored::Wheel { dx: 0, dy: -3 }),
+        ev(&ff, t + 3 * S, Stored::Wheel { dx: 2, dy: 0 }),
+        ev(&ex, t + 4 * S, Stored::Excluded),
+        ev(&ex, t + 5 * S, Stored::Excluded),
+        // Next minute: the first position of a minute adds no distance.
+        ev(&ff, t + M, mv(100, 100)),
+        ev(
+            &term,
+            t + M + S,
+            Stored::KeyDownCategory(KeyCategory::Digit),
+        ),
+        ev(&term, t + M + S, Stored::KeyPress),
+        // Next hour.
+        ev(
+            &term,
+            t + H + 59 * S,
+            Stored::KeyUpCategory(KeyCategory::Letter),
+        ),
+    ]);
+    store.flush().unwrap();
+    let r = store.reader().unwrap();
+    let c = |keys, clicks, scroll_steps, distance_px, active_secs, events| Counts {
+        keys,
+        clicks,
+        scroll_steps,
+        distance_px,
+        active_secs,
+        events,
+    };
+    let minutes: Vec<(Micros, String, Counts)> = r
+        .minute_rollups(t, t + 2 * H)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.minute - t, m.app, m.counts))
+        .collect();
+    assert_eq!(
+        minutes,
+        vec![
+            (0, Window::EXCLUDED_APP.into(), c(0, 0, 0, 0, 2, 2)),
+            // 5 px, then 4 px to the click; positions at 0 s, 0.5 s (same second), 2 s, 3 s.
+            (0, "firefox".into(), c(0, 1, 5, 9, 3, 6)),
+            (0, "xterm".into(), c(1, 0, 0, 0, 1, 2)),
+            (M, "firefox".into(), c(0, 0, 0, 0, 1, 1)),
+            (M, "xterm".into(), c(2, 0, 0, 0, 1, 2)),
+            (H, "xterm".into(), c(0, 0, 0, 0, 1, 1)),
+        ]
+    );
+    let hours: Vec<(Micros, String, Counts)> = r
+        .hour_rollups(t, t + 2 * H)
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.hour - t, h.app, h.counts))
+        .collect();
+    assert_eq!(
+        hours,
+        vec![
+            (0, Window::EXCLUDED_APP.into(), c(0, 0, 0, 0, 2, 2)),
+            (0, "firefox".into(), c(0, 1, 5, 9, 4, 7)),
+            (0, "xterm".into(), c(3, 0, 0, 0, 2, 4)),
+            (H, "xterm".into(), c(0, 0, 0, 0, 1, 1)),
+        ]
+    );
+    let totals = r.totals(t, t + H).unwrap();
+    // Seconds 0,1,2,3 of the first minute (xterm's second 1 overlaps nothing of firefox's
+    // 0,2,3) and second 0 and 1 of the next: 6 distinct seconds.
+    assert_eq!(totals.counts, c(3, 1, 5, 9, 6, 11));
+    assert_eq!(totals.excluded_secs, 2);
+    assert_eq!(
+        totals.per_app,
+        vec![
+            ("firefox".to_owned(), c(0, 1, 5, 9, 4, 7)),
+            ("xterm".to_owned(), c(3, 0, 0, 0, 2, 4)),
+        ]
+    );
+    // A range inside one minute still counts that whole minute.
+    assert_eq!(r.totals(t + 10 * S, t + 11 * S).unwrap().counts.events, 8);
+    let apps: Vec<(String, Micros, u64)> = r
+        .apps()
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.app, a.last_seen - t, a.events))
+        .collect();
+    assert_eq!(
+        apps,
+        vec![("xterm".into(), H + 59 * S, 5), ("firefox".into(), M, 7)]
+    );
+    assert_eq!(r.event_count().unwrap(), 14);
+    check_rollups(&r);
+    store.close().unwrap();
+}
+
+#[test]
+fn export_gives_back_exactly_what_was_stored_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    let a = win("a", "A title");
+    let b = win("b", "");
+    let ex = Arc::new(Window::excluded());
+    // Appended out of order and across minutes and windows.
+    let events = [
+        ev(&a, DAY + 61 * S, typed("x")),
+        ev(&b, DAY + 5, mv(-5, 7)),
+        ev(&ex, DAY + 30 * S, Stored::Excluded),
+        ev(
+            &a,
+            DAY,
+            Stored::KeyDown {
+                key: Key::Unknown(8),
+                text: None,
+            },
+        ),
+        ev(&b, DAY + 59 * S, Stored::Wheel { dx: 1, dy: -1 }),
+    ];
+    store.append(events[..2].to_vec());
+    store.flush().unwrap();
+    store.append(events[2..].to_vec());
+    store.flush().unwrap();
+    let r = store.reader().unwrap();
+    let got: Vec<(Micros, String, String, Stored)> = export_all(&r)
+        .into_iter()
+        .map(|e| (e.ts - DAY, e.app, e.title, e.event))
+        .collect();
+    let want = vec![
+        (
+            0,
+            "a".into(),
+            "A title".into(),
+            Stored::KeyDown {
+                key: Key::Unknown(8),
+                text: None,
+            },
+        ),
+        (5, "b".into(), String::new(), mv(-5, 7)),
+        (
+            30 * S,
+            Window::EXCLUDED_APP.into(),
+            String::new(),
+            Stored::Excluded,
+        ),
+        (
+            59 * S,
+            "b".into(),
+            String::new(),
+            Stored::Wheel { dx: 1, dy: -1 },
+        ),
+        (61 * S, "a".into(), "A title".into(), typed("x")),
+    ];
+    assert_eq!(got, want);
+    let only_a = export(
+        &r,
+        &ExportFilter {
+            app: Some("A".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(only_a.len(), 2);
+    let window = export(
+        &r,
+        &ExportFilter {
+            since: Some(DAY + 5),
+            until: Some(DAY + 59 * S),
+            app: None,
+        },
+    );
+    assert_eq!(
+        window.iter().map(|e| e.ts - DAY).collect::<Vec<_>>(),
+        vec![5, 30 * S]
+    );
+    check_rollups(&r);
+}
+
+#[test]
+fn rollups_after_deletes_equal_a_recomputation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    let day = synth::workday(DAY, 3, 0.03);
+    // Small steps exercise incremental counting, segments and their merging.
+    append_in_steps(&store, &day, 2 * S);
+    let r = store.reader().unwrap();
+    check_rollups(&r);
+    let total = r.event_count().unwrap();
+    assert_eq!(total, day.len() as u64);
+
+    // A range with ragged edges, spanning an hour boundary.
+    let (since, until) = (DAY + 7 * M + 13 * S + 5, DAY + 12 * M + 41 * S);
+    let in_range = day
+        .iter()
+        .filter(|e| since <= e.1.ts && e.1.ts < until)
+        .count() as u64;
+    let report = store.delete(Selection::Range { since, until }).unwrap();
+    assert_eq!(report.events, in_range);
+    assert_eq!((report.since, report.until), (Some(since), Some(until)));
+    check_rollups(&r);
+    assert!(export_all(&r).iter().all(|e| e.ts < since || e.ts >= until));
+
+    // A range inside one minute.
+    let report = store
+        .delete(Selection::Range {
+            since: DAY + 3 * M + S,
+            until: DAY + 3 * M + 2 * S,
+        })
+        .unwrap();
+    check_rollups(&r);
+    assert_eq!(r.event_count().unwrap(), total - in_range - report.events);
+
+    // An app, case-insensitively.
+    let victim = r.apps().unwrap()[0].clone();
+    let report = store
+        .delete(Selection::App(victim.app.to_uppercase()))
+        .unwrap();
+    assert_eq!(report.events, victim.events);
+    check_rollups(&r);
+    assert!(export_all(&r).iter().all(|e| e.app != victim.app));
+    assert!(r.apps().unwrap().iter().all(|a| a.app != victim.app));
+
+    // Data added after deletes is counted as before.
+    let more = synth::workday(DAY + 2 * H, 4, 0.005);
+    append_in_steps(&store, &more, 10 * S);
+    check_rollups(&r);
+
+    let report = store.delete(Selection::All).unwrap();
+    assert!(report.events > 0);
+    assert_eq!(r.event_count().unwrap(), 0);
+    assert!(r.apps().unwrap().is_empty());
+    assert!(export_all(&r).is_empty());
+    check_rollups(&r);
+    let log = r.activity(10).unwrap();
+    assert_eq!(log.len(), 4);
+    assert!(log.iter().all(|e| e.kind == ActivityKind::Delete));
+    assert!(
+        log[0].detail.starts_with("deleted all "),
+        "{}",
+        log[0].detail
+    );
+    let of_app = format!("of app {}", victim.app.to_uppercase());
+    assert!(log[1].detail.ends_with(&of_app), "{}", log[1].detail);
+    store.close().unwrap();
+}
+
+/// Stores a canary as a window title and as typed text, deletes it with `sel`, and checks the
+/// raw bytes of the database and its WAL: present before, absent after (while open and closed).
+fn check_canary_is_gone(sel: impl Fn(Micros) -> Selection, label: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = Store::open(&path).unwrap();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let title_canary = format!("TitleCanary{seed:x}");
+    let text_canary = format!("TypedCanary{seed:x}");
+    let secret = win("secretapp", &title_canary);
+    let other = win("editor", "notes.txt");
+    let t = DAY + 30 * M;
+    // Enough surrounding data that pages are shared, overflow pages exist and a checkpoint ran.
+    let before = synth::workday(DAY, 9, 0.02);
+    append_in_steps(&store, &before, 60 * S);
+    store.append(vec![
+        ev(&other, t - S, typed("q")),
+        ev(&secret, t, mv(1, 1)),
+        ev(&secret, t + S, typed(&text_canary)),
+        ev(&secret, t + 2 * S, Stored::KeyUp { key: Key::KeyA }),
+        ev(&other, t + 3 * S, typed("w")),
+    ]);
+    store.flush().unwrap();
+    let after = synth::workday(DAY + H, 10, 0.02);
+    append_in_steps(&store, &after, 60 * S);
+    let bytes = raw_bytes(&path);
+    assert!(
+        contains(&bytes, &title_canary),
+        "{label}: control: title stored"
+    );
+    assert!(
+        contains(&bytes, &text_canary),
+        "{label}: control: typed text stored"
+    );
+
+    let report = store.delete(sel(t)).unwrap();
+    assert!(report.events >= 3, "{label}: {report:?}");
+    let bytes = raw_bytes(&path);
+    assert!(
+        !contains(&bytes, &title_canary),
+        "{label}: title still on disk while open"
+    );
+    assert!(
+        !contains(&bytes, &text_canary),
+        "{label}: typed text still on disk while open"
+    );
+    let r = store.reader().unwrap();
+    check_rollups(&r);
+    let log = r.activity(1).unwrap();
+    assert!(!log[0].detail.contains(&title_canary) && !log[0].detail.contains(&text_canary));
+    drop(r);
+    store.close().unwrap();
+    let bytes = raw_bytes(&path);
+    assert!(
+        !contains(&bytes, &title_canary),
+        "{label}: title on disk after close"
+    );
+    assert!(
+        !contains(&bytes, &text_canary),
+        "{label}: typed text on disk after close"
+    );
+}
+
+#[test]
+fn deleted_by_app_is_gone_from_the_files() {
+    check_canary_is_gone(|_| Selection::App("SecretApp".into()), "app");
+}
+
+#[test]
+fn deleted_by_range_is_gone_from_the_files() {
+    check_canary_is_gone(
+        |t| Selection::Range {
+            since: t - 500_000,
+            until: t + 2 * S + 1,
+        },
+        "range",
+    );
+}
+
+#[test]
+fn deleted_all_is_gone_from_the_files() {
+    check_canary_is_gone(|_| Selection::All, "all");
+}
+
+#[test]
+fn events_deleted_before_their_commit_never_reach_the_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = Store::open(&path).unwrap();
+    let kept = win("editor", "kept");
+    store.append(vec![ev(&kept, DAY, typed("k"))]);
+    store.flush().unwrap();
+    let secret = win("oops", "NeverStoredTitle");
+    store.append(vec![ev(&secret, DAY + S, typed("NeverStoredText"))]);
+    let report = store.delete(Selection::App("oops".into())).unwrap();
+    assert_eq!(report.events, 1);
+    store.close().unwrap();
+    let bytes = raw_bytes(&path);
+    assert!(contains(&bytes, "kept"));
+    assert!(!contains(&bytes, "NeverStoredTitle"));
+    assert!(!contains(&bytes, "NeverStoredText"));
+}
+
+#[test]
+fn retention_deletes_what_is_older() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    let w = win("editor", "doc");
+    let day = 24 * H;
+    let now = DAY + 30 * day;
+    store.append(vec![
+        ev(&w, now - 10 * day, typed("a")),
+        ev(&w, now - 8 * day, typed("b")),
+        ev(&w, now - 7 * day + S, typed("c")),
+        ev(&w, now - day, typed("d")),
+    ]);
+    let report = store.apply_retention(7, now).unwrap();
+    assert_eq!(report.events, 2);
+    let r = store.reader().unwrap();
+    let left: Vec<Micros> = export_all(&r).iter().map(|e| e.ts).collect();
+    assert_eq!(left, vec![now - 7 * day + S, now - day]);
+    assert_eq!(
+        r.minute_rollups(Micros::MIN, now - 7 * day).unwrap(),
+        vec![]
+    );
+    check_rollups(&r);
+    let log = r.activity(5).unwrap();
+    assert_eq!(log[0].kind, ActivityKind::Retention);
+    assert!(
+        log[0].detail.starts_with("deleted 2 events older than"),
+        "{}",
+        log[0].detail
+    );
+    assert!(
+        log[0].detail.ends_with("(keeping 7 days)"),
+        "{}",
+        log[0].detail
+    );
+    store.close().unwrap();
+}
+
+#[test]
+fn pauses_are_upserted_and_found_by_overlap() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    store.record_pause(100, None).unwrap();
+    store.record_pause(300, Some(400)).unwrap();
+    store.record_pause(100, Some(200)).unwrap();
+    store.record_pause(1000, None).unwrap();
+    let r = store.reader().unwrap();
+    let p = |since, until| PauseInterval { since, until };
+    assert_eq!(
+        r.pauses(0, 2000).unwrap(),
+        vec![p(100, Some(200)), p(300, Some(400)), p(1000, None)]
+    );
+    assert_eq!(r.pauses(200, 300).unwrap(), vec![]);
+    assert_eq!(r.pauses(399, 401).unwrap(), vec![p(300, Some(400))]);
+    assert_eq!(r.pauses(5000, 6000).unwrap(), vec![p(1000, None)]);
+    // Deleting everything keeps pauses: they are not input.
+    store.delete(Selection::All).unwrap();
+    assert_eq!(r.pauses(0, 2000).unwrap().len(), 3);
+}
+
+#[test]
+fn activity_log_is_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    for (i, kind) in ActivityKind::ALL.into_iter().enumerate() {
+        store.log(kind, &format!("entry {i}")).unwrap();
+    }
+    let r = store.reader().unwrap();
+    let log = r.activity(100).unwrap();
+    let details: Vec<&str> = log.iter().map(|e| e.detail.as_str()).collect();
+    assert_eq!(
+        details,
+        vec![
+            "entry 5", "entry 4", "entry 3", "entry 2", "entry 1", "entry 0"
+        ]
+    );
+    assert_eq!(log[0].kind, ActivityKind::Capture);
+    assert!(log.windows(2).all(|w| w[0].ts >= w[1].ts));
+    assert_eq!(r.activity(2).unwrap().len(), 2);
+    for k in ActivityKind::ALL {
+        assert_eq!(ActivityKind::from_name(k.name()), Some(k));
+        assert_eq!(
+            serde_json::to_string(&k).unwrap(),
+            format!("\"{}\"", k.name())
+        );
+    }
+}
+
+fn fingerprint(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+/// Opening `path` (as a store and as a reader) fails with an error naming the file, matching
+/// `what`, and leaves the file's bytes as they were.
+fn check_refused(path: &Path, what: fn(&StoreError) -> bool) {
+    let before = fingerprint(path);
+    for attempt in ["store", "reader"] {
+        let err = match attempt {
+            "store" => Store::open(path).map(drop).unwrap_err(),
+            _ => Reader::open(path).map(drop).unwrap_err(),
+        };
+        assert!(what(&err), "{attempt}: unexpected error {err:?}");
+        let msg = err.to_string();
+        assert!(msg.contains("glasshouse.db at "), "{msg}");
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        assert!(msg.contains("untouched"), "{msg}");
+        assert_eq!(fingerprint(path), before, "{attempt} changed the file");
+    }
+}
+
+#[test]
+fn files_that_are_not_ours_are_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("glasshouse.db");
+
+    // Random bytes.
+    let noise: Vec<u8> = (0..10_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, &noise).unwrap();
+    check_refused(&path, |e| matches!(e, StoreError::Foreign { .. }));
+
+    // Another application's SQLite database.
+    std::fs::remove_file(&path).unwrap();
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine');")
+            .unwrap();
+    }
+    check_refused(&path, |e| matches!(e, StoreError::Foreign { .. }));
+    assert!(
+        Store::open(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("SQLite database without the Glasshouse mark")
+    );
+
+    // Ours, but cut off.
+    std::fs::remove_file(&path).unwrap();
+    let store = Store::open(&path).unwrap();
+    store.append(synth::workday(DAY, 5, 0.005));
+    store.close().unwrap();
+    let full = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &full[..full.len() / 2 + 100]).unwrap();
+    check_refused(&path, |e| matches!(e, StoreError::Corrupt { .. }));
+    std::fs::write(&path, &full[..4096 * 3]).unwrap();
+    check_refused(&path, |e| matches!(e, StoreError::Corrupt { .. }));
+
+    // Ours, from a newer version.
+    std::fs::write(&path, &full).unwrap();
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
+    }
+    check_refused(&path, |e| matches!(e, StoreError::TooNew { found: 99, .. }));
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error_for_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("glasshouse.db");
+    let err = Reader::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
+    assert!(!path.exists(), "a reader must not create the file");
+}
+
+#[test]
+fn reopening_keeps_everything_and_the_folder_is_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let day = synth::workday(DAY, 6, 0.01);
+    let store = Store::open(&path).unwrap();
+    append_in_steps(&store, &day, 30 * S);
+    store.record_pause(DAY, Some(DAY + M)).unwrap();
+    store
+        .log(ActivityKind::Settings, "capture level full")
+        .unwrap();
+    let r = store.reader().unwrap();
+    let rows = export_all(&r);
+    let minutes = r.minute_rollups(Micros::MIN, Micros::MAX).unwrap();
+    drop(r);
+    store.close().unwrap();
+
+    let r = Reader::open(&path).unwrap();
+    assert_eq!(export_all(&r), rows);
+    assert_eq!(r.minute_rollups(Micros::MIN, Micros::MAX).unwrap(), minutes);
+    assert_eq!(r.pauses(Micros::MIN, Micros::MAX).unwrap().len(), 1);
+    assert_eq!(r.activity(5).unwrap()[0].detail, "capture level full");
+    drop(r);
+
+    // Appending after a reopen continues the same minutes and counts correctly.
+    let store = Store::open(&path).unwrap();
+    let w = win("late", "t");
+    store.append(vec![ev(&w, day[100].1.ts, mv(5, 5))]);
+    drop(store); // dropping the last handle commits too
+    let r = Reader::open(&path).unwrap();
+    assert_eq!(r.event_count().unwrap(), rows.len() as u64 + 1);
+    check_rollups(&r);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert_eq!(mode(&path), 0o600);
+    }
+}
+
+#[test]
+fn appends_are_committed_without_a_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    let r = store.reader().unwrap();
+    store.append(vec![ev(&win("a", "b"), DAY, typed("x"))]);
+    let start = std::time::Instant::now();
+    while r.event_count().unwrap() == 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "not committed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        start.elapsed() < std::time::Duration::from_millis(400),
+        "{:?}",
+        start.elapsed()
+    );
+    let other = store.clone();
+    store.close().unwrap();
+    assert!(matches!(other.flush(), Err(StoreError::Closed)));
+}
+
+/// Bytes on disk per stored event for a busy stretch of a workday, committed as a recorder would.
+fn check_bytes_per_event(scale: f64, step: Micros) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = Store::open(&path).unwrap();
+    let day = synth::workday(DAY, 42, scale);
+    let start = std::time::Instant::now();
+    append_in_steps(&store, &day, step);
+    let elapsed = start.elapsed();
+    let r = store.reader().unwrap();
+    assert_eq!(r.event_count().unwrap(), day.len() as u64);
+    let t = std::time::Instant::now();
+    let totals = r.totals(DAY, DAY + 24 * H).unwrap();
+    let totals_time = t.elapsed();
+    assert_eq!(
+        totals.counts.events + totals.excluded_secs,
+        day.len() as u64
+    );
+    let t = std::time::Instant::now();
+    let exported = r.export(&ExportFilter::default(), |_| Ok(())).unwrap();
+    let export_time = t.elapsed();
+    assert_eq!(exported, day.len() as u64);
+    eprintln!("totals of the day: {totals_time:?}; export of all events: {export_time:?}");
+    drop(r);
+    store.close().unwrap();
+    let bytes = std::fs::metadata(&path).unwrap().len();
+    let per_event = bytes as f64 / day.len() as f64;
+    eprintln!(
+        "{} events, {bytes} bytes on disk: {per_event:.2} bytes/event; ingest {:.0} events/s",
+        day.len(),
+        day.len() as f64 / elapsed.as_secs_f64()
+    );
+    per_event
+}
+
+#[test]
+fn a_busy_day_takes_few_bytes_per_event() {
+    let per_event = check_bytes_per_event(0.05, 10 * S);
+    assert!(per_event < 20.0, "{per_event:.2} bytes/event");
+}
+
+/// The full heavy workday; run with `cargo test --release -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn heavy_workday_bytes_and_speed() {
+    let per_event = check_bytes_per_event(1.0, 60 * S);
+    assert!(per_event < 16.0, "{per_event:.2} bytes/event");
+}
+
+/// The same, committed every simulated second: many segments, merged as minutes end.
+#[test]
+#[ignore]
+fn heavy_workday_committed_every_second() {
+    let per_event = check_bytes_per_event(1.0, S);
+    assert!(per_event < 16.0, "{per_event:.2} bytes/event");
+}
+
+#[test]
+fn a_reader_holding_up_the_checkpoint_only_delays_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = Store::open(&path).unwrap();
+    let secret = win("secretapp", "HeldUpCanaryTitle");
+    store.append(synth::workday(DAY, 12, 0.005));
+    store.append(vec![ev(&secret, DAY + 5 * M, typed("HeldUpCanaryText"))]);
+    store.flush().unwrap();
+    let r = store.reader().unwrap();
+    // The delete runs while the export holds a read transaction open.
+    let mut report = None;
+    let res = r.export(&ExportFilter::default(), |_| {
+        if report.is_none() {
+            report = Some(store.delete(Selection::App("secretapp".into())).unwrap());
+        }
+        Err(StoreError::Closed)
+    });
+    assert!(matches!(res, Err(StoreError::Closed)), "{res:?}");
+    assert_eq!(report.unwrap().events, 1);
+    // Once the reader is done, the writer retries the checkpoint by itself.
+    let start = std::time::Instant::now();
+    while contains(&raw_bytes(&path), "HeldUpCanary") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "deleted bytes stayed in the WAL"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(r);
+    store.close().unwrap();
+}
