@@ -873,3 +873,11 @@ fn a_reader_holding_up_the_checkpoint_only_delays_it() {
     drop(r);
     store.close().unwrap();
 }
+
+#[test]
+fn handles_can_cross_threads() {
+    fn shared<T: Send + Sync + Clone>() {}
+    fn sent<T: Send>() {}
+    shared::<Store>();
+    sent::<Reader>();
+}
