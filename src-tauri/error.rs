@@ -25,7 +25,8 @@ impl AppError {
     /// The process exit code for this error: 2 for a bad request, 3 when no recorder runs, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            AppError::Usage(_) | AppError::Core(glasshouse_core::CoreError::BadDuration { .. })
+            AppError::Usage(_)
+            | AppError::Core(glasshouse_core::CoreError::BadDuration { .. })
             | AppError::Core(glasshouse_core::CoreError::BadTime { .. }) => 2,
             AppError::Recorder(glasshouse_recorder::RecorderError::NotRunning { .. }) => 3,
             _ => 1,

@@ -23,7 +23,11 @@ fn pause_without_a_recorder_says_so() {
     for cmd in [&["pause"][..], &["resume"], &["pause", "--for", "15m"]] {
         let out = app.run(cmd);
         assert_eq!(out.status.code(), Some(3), "{cmd:?}");
-        assert!(stderr(&out).contains("no Glasshouse recorder is running"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("no Glasshouse recorder is running"),
+            "{}",
+            stderr(&out)
+        );
     }
     // status still answers, from the store.
     let out = app.ok(&["status"]);
@@ -35,7 +39,11 @@ fn bad_durations_and_times_are_explained() {
     let app = App::new(None);
     let out = app.run(&["pause", "--for", "soon"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("`soon` is not a duration"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`soon` is not a duration"),
+        "{}",
+        stderr(&out)
+    );
     let out = app.run(&["export", "--since", "last tuesday"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("is not a time"), "{}", stderr(&out));
@@ -45,9 +53,16 @@ fn bad_durations_and_times_are_explained() {
 fn a_foreign_database_is_refused_and_left_untouched() {
     let app = App::new(None);
     let db = app.data_dir().join("glasshouse.db");
-    let junk: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let junk: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     std::fs::write(&db, &junk).unwrap();
-    for cmd in [&["export"][..], &["status"], &["delete", "--all", "--yes"], &["stats"]] {
+    for cmd in [
+        &["export"][..],
+        &["status"],
+        &["delete", "--all", "--yes"],
+        &["stats"],
+    ] {
         let out = app.run(cmd);
         assert!(!out.status.success(), "{cmd:?} accepted a corrupt database");
         let err = stderr(&out);
@@ -65,7 +80,10 @@ fn a_bad_setting_names_file_key_and_expectation() {
     let out = app.run(&["status"]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains(&settings.display().to_string()) && err.contains("mouse_rate"), "{err}");
+    assert!(
+        err.contains(&settings.display().to_string()) && err.contains("mouse_rate"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -42,34 +42,50 @@ fn records_pauses_and_deletes_for_good() {
     x.xdotool(&["click", "--repeat", "3", "5"]);
     x.xdotool(&["click", "4"]);
 
-    let events = wait_for("the typed canary in the export", Duration::from_secs(10), || {
-        let events = app.export(&[]);
-        let text: String = events
-            .iter()
-            .filter(|e| e["kind"] == "key_down" && e["title"] == title_a)
-            .filter_map(|e| e["text"].as_str())
-            .collect();
-        (text.contains(&typed_a) && count(&events, &title_a, "wheel") >= 4).then_some(events)
-    });
+    let events = wait_for(
+        "the typed canary in the export",
+        Duration::from_secs(10),
+        || {
+            let events = app.export(&[]);
+            let text: String = events
+                .iter()
+                .filter(|e| e["kind"] == "key_down" && e["title"] == title_a)
+                .filter_map(|e| e["text"].as_str())
+                .collect();
+            (text.contains(&typed_a) && count(&events, &title_a, "wheel") >= 4).then_some(events)
+        },
+    );
     let typed: Vec<&Value> = events.iter().filter(|e| e["title"] == title_a).collect();
-    assert!(typed.iter().all(|e| e["app"] == "xterm"), "attributed to the xterm app: {typed:?}");
+    assert!(
+        typed.iter().all(|e| e["app"] == "xterm"),
+        "attributed to the xterm app: {typed:?}"
+    );
     let click = events
         .iter()
         .find(|e| e["kind"] == "button_down" && e["title"] == title_a)
         .expect("the click was recorded");
     assert_eq!(click["button"], "left");
-    assert!(click["x"].as_i64().unwrap() > 0 && click["y"].as_i64().unwrap() > 0, "{click}");
+    assert!(
+        click["x"].as_i64().unwrap() > 0 && click["y"].as_i64().unwrap() > 0,
+        "{click}"
+    );
     let wheel: i64 = events
         .iter()
         .filter(|e| e["kind"] == "wheel" && e["title"] == title_a)
         .map(|e| e["dy"].as_i64().unwrap())
         .sum();
     assert_eq!(wheel, -2, "three steps down and one up");
-    assert!(app.stored_bytes_contain(&title_a), "control: the title is stored as a string");
+    assert!(
+        app.stored_bytes_contain(&title_a),
+        "control: the title is stored as a string"
+    );
 
     // Today's counts in status come from the rollups.
     let status = app.status();
-    assert!(status["today"]["keys"].as_u64().unwrap() >= typed_a.len() as u64, "{status}");
+    assert!(
+        status["today"]["keys"].as_u64().unwrap() >= typed_a.len() as u64,
+        "{status}"
+    );
     assert!(status["today"]["clicks"].as_u64().unwrap() >= 1, "{status}");
 
     // Paused: nothing of what is typed into a second window is stored, not even its title.
@@ -89,22 +105,37 @@ fn records_pauses_and_deletes_for_good() {
         app.typed_in(&title_a).ends_with("ok").then_some(())
     });
     let all = serde_json::to_string(&app.export(&[])).unwrap();
-    assert!(!all.contains(&typed_b) && !all.contains(&title_b), "paused input was exported");
+    assert!(
+        !all.contains(&typed_b) && !all.contains(&title_b),
+        "paused input was exported"
+    );
     for needle in [&typed_b, &title_b] {
-        assert!(!app.stored_bytes_contain(needle), "{needle} reached the database while paused");
+        assert!(
+            !app.stored_bytes_contain(needle),
+            "{needle} reached the database while paused"
+        );
     }
 
     // Deleting the app removes its title from every byte of the database and WAL.
     let out = app.ok(&["delete", "--app", "xterm", "--yes"]);
     assert!(out.contains("Deleted"), "{out}");
     assert!(app.export(&["--app", "xterm"]).is_empty());
-    assert!(!app.stored_bytes_contain(&title_a), "the deleted title is still in the files");
-    assert!(!app.stored_bytes_contain(&typed_a), "the deleted text is still in the files");
+    assert!(
+        !app.stored_bytes_contain(&title_a),
+        "the deleted title is still in the files"
+    );
+    assert!(
+        !app.stored_bytes_contain(&typed_a),
+        "the deleted text is still in the files"
+    );
 
     let log = app.run(&["status"]);
     assert!(log.status.success());
     let (status, stderr) = rec.stop();
-    assert!(status.success(), "record exits 0 on SIGTERM: {status} {stderr}");
+    assert!(
+        status.success(),
+        "record exits 0 on SIGTERM: {status} {stderr}"
+    );
     drop(x);
 }
 
@@ -119,12 +150,19 @@ fn capture_survives_the_x_server_dying() {
     let mut rec = app.record();
 
     x.kill_server();
-    let status = wait_for("status: capture unavailable", Duration::from_secs(20), || {
-        let s = app.status();
-        (s["state"] == "unavailable").then_some(s)
-    });
+    let status = wait_for(
+        "status: capture unavailable",
+        Duration::from_secs(20),
+        || {
+            let s = app.status();
+            (s["state"] == "unavailable").then_some(s)
+        },
+    );
     assert!(rec.is_running(), "the recorder survives its X server");
-    let reason = status["capture_error"].as_str().unwrap_or_default().to_owned();
+    let reason = status["capture_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(!reason.is_empty(), "{status}");
     let human = app.ok(&["status"]);
     assert!(human.contains("capture unavailable"), "{human}");
@@ -144,4 +182,70 @@ fn capture_survives_the_x_server_dying() {
     });
     let (status, stderr) = rec.stop();
     assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn excluded_apps_and_capture_levels_apply_while_recording() {
+    if !x_available() {
+        return;
+    }
+    let mut x = XSession::start();
+    let app = App::new(Some(x.display_name()));
+    let settings = app.data_dir().join("settings.toml");
+    // Matched on WM_CLASS ("XTerm"), case-insensitively.
+    std::fs::write(&settings, "excluded_apps = [\"xterm\"]\n").unwrap();
+    let title = canary("secret");
+    let typed = canary("hunter");
+    let win = x.xterm(&title);
+    let rec = app.record();
+    x.focus(&win);
+    x.type_text(&typed);
+    x.xdotool(&["mousemove", "--window", &win, "30", "30", "click", "1"]);
+    let status = wait_for("time in the excluded app", Duration::from_secs(10), || {
+        let s = app.status();
+        (s["today_excluded_secs"].as_u64() > Some(0)).then_some(s)
+    });
+    assert_eq!(status["today"]["keys"], 0, "{status}");
+    let events = app.export(&[]);
+    assert!(
+        !events.is_empty()
+            && events
+                .iter()
+                .all(|e| e["kind"] == "excluded" && e["title"] == ""),
+        "{events:?}"
+    );
+    assert!(!app.stored_bytes_contain(&title) && !app.stored_bytes_contain(&typed));
+
+    // Changing the settings file while recording takes effect within seconds.
+    std::fs::write(
+        &settings,
+        "excluded_apps = []\ncapture_level = \"categories\"\n",
+    )
+    .unwrap();
+    wait_for("settings applied", Duration::from_secs(10), || {
+        (app.status()["capture_level"] == "categories").then_some(())
+    });
+    x.type_text("a1");
+    let events = wait_for("categories recorded", Duration::from_secs(10), || {
+        let ev: Vec<Value> = app
+            .export(&[])
+            .into_iter()
+            .filter(|e| e["kind"] == "key_down" && e["title"] == title)
+            .collect();
+        (ev.len() >= 2).then_some(ev)
+    });
+    let cats: Vec<&str> = events
+        .iter()
+        .map(|e| e["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(cats, ["letter", "digit"]);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.get("key").is_none() && e.get("text").is_none())
+    );
+    let log = app.ok(&["log"]);
+    assert!(log.contains("capture level categories"), "{log}");
+    let (status, _) = rec.stop();
+    assert!(status.success());
 }

@@ -13,15 +13,22 @@ use serde_json::Value;
 /// test instead of skipping it.
 pub fn x_available() -> bool {
     let have = Command::new("sh")
-        .args(["-c", "command -v Xvfb && command -v xdotool && command -v openbox && command -v xterm"])
+        .args([
+            "-c",
+            "command -v Xvfb && command -v xdotool && command -v openbox && command -v xterm",
+        ])
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     if !have && std::env::var("GLASSHOUSE_X_TESTS").as_deref() == Ok("1") {
-        panic!("GLASSHOUSE_X_TESTS=1 but Xvfb, xdotool, openbox or xterm is missing: run scripts/install-deps.sh build test");
+        panic!(
+            "GLASSHOUSE_X_TESTS=1 but Xvfb, xdotool, openbox or xterm is missing: run scripts/install-deps.sh build test"
+        );
     }
     if !have {
-        eprintln!("skipping: Xvfb, xdotool, openbox or xterm is missing (scripts/install-deps.sh build test)");
+        eprintln!(
+            "skipping: Xvfb, xdotool, openbox or xterm is missing (scripts/install-deps.sh build test)"
+        );
     }
     have
 }
@@ -50,7 +57,10 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -66,9 +76,12 @@ pub struct XSession {
 impl XSession {
     /// Starts Xvfb on a free display number, then openbox.
     pub fn start() -> XSession {
-        let base = 200 + (std::process::id() % 500) * 7;
-        for n in 0..60 {
-            let display = base + n;
+        // Tests run in parallel threads: each call takes numbers no other call of this process
+        // takes; the lock-file check (and Xvfb's own) keeps clear of other processes.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let base = 200 + (std::process::id() % 400) * 10;
+        for _ in 0..60 {
+            let display = base + NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 4000;
             if Path::new(&format!("/tmp/.X{display}-lock")).exists()
                 || Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
             {
@@ -85,7 +98,14 @@ impl XSession {
     pub fn start_on(display: u32) -> Option<XSession> {
         let server = Command::new("Xvfb")
             .arg(format!(":{display}"))
-            .args(["-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"])
+            .args([
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -99,11 +119,31 @@ impl XSession {
         let start = Instant::now();
         while !session.xdotool_ok(&["getdisplaygeometry"]) {
             if start.elapsed() > Duration::from_secs(10)
-                || session.server.as_mut().unwrap().try_wait().unwrap().is_some()
+                || session
+                    .server
+                    .as_mut()
+                    .unwrap()
+                    .try_wait()
+                    .unwrap()
+                    .is_some()
             {
                 return None;
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+        // The display answered, but was it our server? One that lost the race for the number
+        // has exited by now.
+        std::thread::sleep(Duration::from_millis(100));
+        if session
+            .server
+            .as_mut()
+            .unwrap()
+            .try_wait()
+            .unwrap()
+            .is_some()
+        {
+            session.server = None;
+            return None;
         }
         session.wm = Some(
             Command::new("openbox")
@@ -182,12 +222,13 @@ impl XSession {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // Only our own server's files are ours to clean up.
         if let Some(mut s) = self.server.take() {
             let _ = s.kill();
             let _ = s.wait();
+            let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.display));
+            let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.display));
         }
-        let _ = std::fs::remove_file(format!("/tmp/.X{}-lock", self.display));
-        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{}", self.display));
     }
 }
 
@@ -250,7 +291,10 @@ impl App {
 
     /// Starts `glasshouse record` and waits until `status` says it is recording.
     pub fn record(&self) -> Recording {
-        let log = self.runtime.path().join(format!("record-{}.log", canary("")));
+        let log = self
+            .runtime
+            .path()
+            .join(format!("record-{}.log", canary("")));
         let child = self
             .cmd(&["record"])
             .stdout(Stdio::null())
@@ -326,14 +370,20 @@ impl Recording {
     /// Sends SIGTERM and returns the exit status and stderr.
     pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let mut child = self.child.take().unwrap();
-        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while child.try_wait().unwrap().is_none() {
             assert!(Instant::now() < deadline, "record did not stop on SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
         }
         let status = child.wait().unwrap();
-        (status, std::fs::read_to_string(&self.log).unwrap_or_default())
+        (
+            status,
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
+        )
     }
 }
 

@@ -53,7 +53,12 @@ fn selection(args: &DeleteArgs) -> Result<DeleteWhat, AppError> {
         });
     }
     let since = parse_time(args.since.as_deref().unwrap_or("now"))?;
-    let until = args.until.as_deref().map(parse_time).transpose()?.unwrap_or(now + 1_000_000);
+    let until = args
+        .until
+        .as_deref()
+        .map(parse_time)
+        .transpose()?
+        .unwrap_or(now + 1_000_000);
     if until <= since {
         return Err(AppError::Usage("--until must be later than --since".into()));
     }
@@ -63,7 +68,9 @@ fn selection(args: &DeleteArgs) -> Result<DeleteWhat, AppError> {
 fn describe(what: &DeleteWhat) -> String {
     match what {
         DeleteWhat::All => "everything recorded".into(),
-        DeleteWhat::App { app } => format!("every event of the app \"{app}\", with its window titles"),
+        DeleteWhat::App { app } => {
+            format!("every event of the app \"{app}\", with its window titles")
+        }
         DeleteWhat::Range { since, until } => format!(
             "every event from {} to {}",
             format_local_short(*since),
@@ -75,11 +82,16 @@ fn describe(what: &DeleteWhat) -> String {
 pub fn run(paths: &Paths, args: &DeleteArgs) -> Result<(), AppError> {
     let what = selection(args)?;
     if !args.yes {
-        confirm(&format!("Delete {}? This cannot be undone.", describe(&what)))?;
+        confirm(&format!(
+            "Delete {}? This cannot be undone.",
+            describe(&what)
+        ))?;
     }
     let report = match control::request(paths, &Request::Delete { what: what.clone() }) {
         Ok(Response::Deleted(report)) => report,
-        Ok(other) => return Err(RecorderError::Protocol(format!("unexpected answer {other:?}")).into()),
+        Ok(other) => {
+            return Err(RecorderError::Protocol(format!("unexpected answer {other:?}")).into());
+        }
         Err(RecorderError::NotRunning { .. }) => delete_offline(paths, what)?,
         Err(e) => return Err(e.into()),
     };
@@ -99,7 +111,11 @@ fn describe_what_went(report: &DeleteReport, args: &DeleteArgs) -> String {
         return format!("app \"{app}\"");
     }
     match (report.since, report.until) {
-        (Some(s), Some(u)) => format!("from {} to {}", format_local_short(s), format_local_short(u)),
+        (Some(s), Some(u)) => format!(
+            "from {} to {}",
+            format_local_short(s),
+            format_local_short(u)
+        ),
         _ => "the range you gave".into(),
     }
 }
@@ -130,7 +146,10 @@ fn confirm(question: &str) -> Result<(), AppError> {
     print!("{question} [y/N] ");
     std::io::stdout().flush().map_err(AppError::Output)?;
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer).map_err(AppError::Output)?;
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(AppError::Output)?;
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {

@@ -4,6 +4,7 @@
 mod delete;
 mod export;
 mod format;
+mod log;
 mod record;
 mod stats;
 mod status;
@@ -59,6 +60,8 @@ enum Command {
     Delete(delete::DeleteArgs),
     /// Per-app and per-hour totals for a day.
     Stats(stats::StatsArgs),
+    /// The activity log: every pause, resume, deletion and settings change, newest first.
+    Log(log::LogArgs),
     /// The capture process (started by the recorder itself).
     #[command(hide = true)]
     CaptureWorker,
@@ -83,7 +86,8 @@ pub fn main() -> ExitCode {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("GLASSHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter =
+        EnvFilter::try_from_env("GLASSHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -108,6 +112,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
         Some(Command::Export(args)) => export::run(&paths, &args),
         Some(Command::Delete(args)) => delete::run(&paths, &args),
         Some(Command::Stats(args)) => stats::run(&paths, &args),
+        Some(Command::Log(args)) => log::run(&paths, &args),
         Some(Command::CaptureWorker) => unreachable!("handled before logging starts"),
     }
 }

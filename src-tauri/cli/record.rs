@@ -40,8 +40,11 @@ pub fn run(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
 
 /// How the recorder starts its capture process: this same binary, `capture-worker`.
 pub fn worker_config() -> Result<SupervisorConfig, AppError> {
-    let program = std::env::current_exe()
-        .map_err(|e| AppError::Usage(format!("cannot find this program's own path to start capture: {e}")))?;
+    let program = std::env::current_exe().map_err(|e| {
+        AppError::Usage(format!(
+            "cannot find this program's own path to start capture: {e}"
+        ))
+    })?;
     Ok(SupervisorConfig {
         program,
         args: vec!["capture-worker".into()],

@@ -52,13 +52,14 @@ pub fn run(paths: &Paths, args: &StatsArgs) -> Result<(), AppError> {
                 stats.excluded_secs += r.counts.active_secs;
                 continue;
             }
-            *stats.by_hour.entry(hour).or_default() += r.counts.clone();
-            *stats.by_app.entry(r.app).or_default() += r.counts.clone();
+            *stats.by_hour.entry(hour).or_default() += r.counts;
+            *stats.by_app.entry(r.app).or_default() += r.counts;
             stats.total += r.counts;
         }
     }
     if args.json {
-        let text = serde_json::to_string_pretty(&stats).map_err(|e| AppError::Usage(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&stats).map_err(|e| AppError::Usage(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }

@@ -7,7 +7,7 @@ use glasshouse_core::time::{format_duration, format_local_short, parse_duration}
 use glasshouse_recorder::control;
 use glasshouse_recorder::runtime::{StatusParts, status_from_store};
 use glasshouse_recorder::{RecorderError, Request, Response, State, Status};
-use glasshouse_store::{Counts, Reader};
+use glasshouse_store::{Counts, Reader, StoreError};
 
 use super::format::{bytes, distance, thousands};
 use crate::error::AppError;
@@ -15,7 +15,8 @@ use crate::error::AppError;
 pub fn run(paths: &Paths, json: bool) -> Result<(), AppError> {
     let status = current(paths)?;
     if json {
-        let text = serde_json::to_string_pretty(&status).map_err(|e| AppError::Usage(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&status).map_err(|e| AppError::Usage(e.to_string()))?;
         println!("{text}");
     } else {
         print!("{}", render(&status));
@@ -43,24 +44,25 @@ fn offline(paths: &Paths) -> Result<Status, AppError> {
         capture_error: None,
         settings: &settings,
     };
-    let db = paths.database();
-    if !db.exists() {
-        return Ok(Status {
-            state: State::NotRunning,
-            pid: None,
-            paused_since: None,
-            paused_until: None,
-            capture_error: None,
-            capture_level: settings.capture_level,
-            excluded_apps: settings.excluded_apps.clone(),
-            data_dir: paths.data_dir.clone(),
-            database_bytes: 0,
-            today: Counts::default(),
-            today_excluded_secs: 0,
-        });
+    let empty = || Status {
+        state: State::NotRunning,
+        pid: None,
+        paused_since: None,
+        paused_until: None,
+        capture_error: None,
+        capture_level: settings.capture_level,
+        excluded_apps: settings.excluded_apps.clone(),
+        data_dir: paths.data_dir.clone(),
+        database_bytes: 0,
+        today: Counts::default(),
+        today_excluded_secs: 0,
+    };
+    match Reader::open(&paths.database()) {
+        Ok(reader) => Ok(status_from_store(paths, &reader, parts, now_micros())?),
+        // Nothing recorded yet (or a recorder is creating the file this very moment).
+        Err(StoreError::Missing { .. }) => Ok(empty()),
+        Err(e) => Err(e.into()),
     }
-    let reader = Reader::open(&db)?;
-    Ok(status_from_store(paths, &reader, parts, now_micros())?)
 }
 
 fn render(s: &Status) -> String {
@@ -91,7 +93,11 @@ fn render(s: &Status) -> String {
     format!(
         "Glasshouse: {state}\n  capture level  {}\n  excluded apps  {}\n  data dir       {}\n  database       {}\n  today          {} keys, {} clicks, {} scroll steps, {} mouse, {} active{}\n",
         s.capture_level.name(),
-        if s.excluded_apps.is_empty() { "none".to_owned() } else { s.excluded_apps.join(", ") },
+        if s.excluded_apps.is_empty() {
+            "none".to_owned()
+        } else {
+            s.excluded_apps.join(", ")
+        },
         s.data_dir.display(),
         bytes(s.database_bytes),
         thousands(t.keys),
@@ -100,7 +106,10 @@ fn render(s: &Status) -> String {
         distance(t.distance_px),
         format_duration(t.active_secs as i64 * 1_000_000),
         if s.today_excluded_secs > 0 {
-            format!(", {} in excluded apps", format_duration(s.today_excluded_secs as i64 * 1_000_000))
+            format!(
+                ", {} in excluded apps",
+                format_duration(s.today_excluded_secs as i64 * 1_000_000)
+            )
         } else {
             String::new()
         }
@@ -108,7 +117,10 @@ fn render(s: &Status) -> String {
 }
 
 pub fn pause(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
-    let until = duration.map(parse_duration).transpose()?.map(|d| now_micros() + d);
+    let until = duration
+        .map(parse_duration)
+        .transpose()?
+        .map(|d| now_micros() + d);
     let status = expect_status(control::request(paths, &Request::Pause { until })?)?;
     match status.paused_until {
         Some(u) => println!(
@@ -116,7 +128,9 @@ pub fn pause(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
             format_local_short(u),
             format_duration(u - now_micros())
         ),
-        None => println!("Paused until you resume (`glasshouse resume`). Nothing you type or click is stored."),
+        None => println!(
+            "Paused until you resume (`glasshouse resume`). Nothing you type or click is stored."
+        ),
     }
     Ok(())
 }

@@ -7,7 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{BUTTON_PRESS_EVENT, KEY_PRESS_EVENT, KEY_RELEASE_EVENT, MOTION_NOTIFY_EVENT};
+use x11rb::protocol::xproto::{
+    BUTTON_PRESS_EVENT, KEY_PRESS_EVENT, KEY_RELEASE_EVENT, MOTION_NOTIFY_EVENT,
+};
 use x11rb::protocol::xtest::ConnectionExt as _;
 
 struct Killed(Child);
@@ -63,7 +65,14 @@ pub fn run(seconds: u64, rate: u64) -> Result<(), String> {
     let name = format!(":{display}");
     let _xvfb = Killed(
         Command::new("Xvfb")
-            .args([name.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                name.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start Xvfb (scripts/install-deps.sh build test): {e}"))?,
@@ -122,7 +131,12 @@ pub fn run(seconds: u64, rate: u64) -> Result<(), String> {
             1 => (BUTTON_PRESS_EVENT + 1, 1, 0, 0),
             n if n % 20 == 10 => (KEY_PRESS_EVENT, 38, 0, 0),
             n if n % 20 == 11 => (KEY_RELEASE_EVENT, 38, 0, 0),
-            n => (MOTION_NOTIFY_EVENT, 0, (100 + n * 3) as i16, (100 + i % 400) as i16),
+            n => (
+                MOTION_NOTIFY_EVENT,
+                0,
+                (100 + n * 3) as i16,
+                (100 + i % 400) as i16,
+            ),
         };
         conn.xtest_fake_input(kind, detail, x11rb::CURRENT_TIME, root, x, y, 0)
             .map_err(|e| e.to_string())?;
@@ -144,7 +158,9 @@ pub fn run(seconds: u64, rate: u64) -> Result<(), String> {
         .to_owned();
     println!(
         "cpu: idle {:.3}% of one core; at {:.0} injected events/s {:.3}% of one core (recorder + capture worker; aim < 0.5%); {events} events stored today",
-        idle.0, busy.1 as f64 / seconds as f64, busy.0
+        idle.0,
+        busy.1 as f64 / seconds as f64,
+        busy.0
     );
     Ok(())
 }
@@ -169,5 +185,8 @@ fn measure(
         }
     }
     let used = tree_cpu_ns(pid) - before;
-    Ok((used as f64 / start.elapsed().as_nanos() as f64 * 100.0, steps))
+    Ok((
+        used as f64 / start.elapsed().as_nanos() as f64 * 100.0,
+        steps,
+    ))
 }

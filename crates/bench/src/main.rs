@@ -37,7 +37,9 @@ fn main() {
             .and_then(|()| size())
             .and_then(|()| queries(flag("--days", 90)))
             .and_then(|()| cpu::run(flag("--seconds", 20), flag("--rate", 1000))),
-        other => Err(format!("unknown benchmark `{other}` (ingest, size, queries, cpu, all)")),
+        other => Err(format!(
+            "unknown benchmark `{other}` (ingest, size, queries, cpu, all)"
+        )),
     };
     if let Err(e) = result {
         eprintln!("glasshouse-bench: {e}");
@@ -155,13 +157,19 @@ fn queries(days: u64) -> Result<(), String> {
         assert!(!rows.is_empty());
         let t = Instant::now();
         let mut apps = std::collections::HashMap::<String, u64>::new();
-        for r in reader.hour_rollups(month_ago, now).map_err(|e| e.to_string())? {
+        for r in reader
+            .hour_rollups(month_ago, now)
+            .map_err(|e| e.to_string())?
+        {
             *apps.entry(r.app).or_default() += r.counts.keys;
         }
         per_app.push(t.elapsed().as_secs_f64() * 1000.0);
         assert!(!apps.is_empty());
     }
-    for (name, mut v) in [("today per minute", per_minute), ("per app over 30 days", per_app)] {
+    for (name, mut v) in [
+        ("today per minute", per_minute),
+        ("per app over 30 days", per_app),
+    ] {
         v.sort_by(f64::total_cmp);
         println!(
             "queries: {name}: p50 {:.2} ms, p95 {:.2} ms (aim: p95 < 10 ms)",

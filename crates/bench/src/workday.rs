@@ -72,7 +72,10 @@ pub fn heavy_workday(start: Micros, seed: u64) -> impl Iterator<Item = Item> {
                     items.push(input(t0 + 600_001, Input::ButtonUp { button: b, x, y }));
                 }
                 for k in 0..(1 + rng.below(100) / 85) as i64 {
-                    items.push(input(t0 + 700_003 + k * 1000, Input::Wheel { dx: 0, dy: -1 }));
+                    items.push(input(
+                        t0 + 700_003 + k * 1000,
+                        Input::Wheel { dx: 0, dy: -1 },
+                    ));
                 }
             }
             3..=6 => {

@@ -21,8 +21,12 @@ pub enum CoreError {
     },
     #[error("`{input}` is not a duration: write it like 90s, 15m, 2h or 1d")]
     BadDuration { input: String },
-    #[error("`{input}` is not a time: write RFC 3339 like 2026-11-30T14:30:00Z, a date like 2026-11-30, or `now`")]
+    #[error(
+        "`{input}` is not a time: write RFC 3339 like 2026-11-30T14:30:00Z, a date like 2026-11-30, or `now`"
+    )]
     BadTime { input: String },
-    #[error("no data directory: set GLASSHOUSE_DATA_DIR or pass --data-dir (neither XDG_DATA_HOME nor HOME is set)")]
+    #[error(
+        "no data directory: set GLASSHOUSE_DATA_DIR or pass --data-dir (neither XDG_DATA_HOME nor HOME is set)"
+    )]
     NoDataDir,
 }

@@ -147,7 +147,10 @@ impl Key {
 
     /// Parses a name produced by [`Key::name`].
     pub fn from_name(name: &str) -> Option<Key> {
-        if let Some(n) = name.strip_prefix("Unknown(").and_then(|r| r.strip_suffix(')')) {
+        if let Some(n) = name
+            .strip_prefix("Unknown(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
             return n.parse().ok().map(Key::Unknown);
         }
         Self::TABLE

@@ -60,14 +60,33 @@ impl Button {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// `text` is what the key typed (with Shift and CapsLock applied), if anything.
-    KeyDown { key: Key, text: Option<String> },
-    KeyUp { key: Key },
+    KeyDown {
+        key: Key,
+        text: Option<String>,
+    },
+    KeyUp {
+        key: Key,
+    },
     /// Buttons carry the pointer position of the last movement.
-    ButtonDown { button: Button, x: i32, y: i32 },
-    ButtonUp { button: Button, x: i32, y: i32 },
-    Move { x: i32, y: i32 },
+    ButtonDown {
+        button: Button,
+        x: i32,
+        y: i32,
+    },
+    ButtonUp {
+        button: Button,
+        x: i32,
+        y: i32,
+    },
+    Move {
+        x: i32,
+        y: i32,
+    },
     /// Wheel steps: positive `dy` is up/away, positive `dx` is right.
-    Wheel { dx: i32, dy: i32 },
+    Wheel {
+        dx: i32,
+        dy: i32,
+    },
 }
 
 /// A captured input with the time it was enqueued by the capture callback.
@@ -116,17 +135,36 @@ impl Window {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
     /// `full` level: key identity and typed text.
-    KeyDown { key: Key, text: Option<String> },
-    KeyUp { key: Key },
+    KeyDown {
+        key: Key,
+        text: Option<String>,
+    },
+    KeyUp {
+        key: Key,
+    },
     /// `categories` level: only the kind of key.
     KeyDownCategory(KeyCategory),
     KeyUpCategory(KeyCategory),
     /// `counts` level: only that a key was pressed.
     KeyPress,
-    ButtonDown { button: Button, x: i32, y: i32 },
-    ButtonUp { button: Button, x: i32, y: i32 },
-    Move { x: i32, y: i32 },
-    Wheel { dx: i32, dy: i32 },
+    ButtonDown {
+        button: Button,
+        x: i32,
+        y: i32,
+    },
+    ButtonUp {
+        button: Button,
+        x: i32,
+        y: i32,
+    },
+    Move {
+        x: i32,
+        y: i32,
+    },
+    Wheel {
+        dx: i32,
+        dy: i32,
+    },
     /// Time passed in an excluded application (at most one marker per second).
     Excluded,
 }

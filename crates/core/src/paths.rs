@@ -27,8 +27,15 @@ impl Paths {
 
     /// Resolves the locations: an explicit directory wins, then `GLASSHOUSE_DATA_DIR`, then XDG.
     pub fn resolve(explicit: Option<&Path>) -> Result<Paths, CoreError> {
-        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-        if let Some(dir) = explicit.map(Path::to_path_buf).or_else(|| env(DATA_DIR_ENV)) {
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        if let Some(dir) = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| env(DATA_DIR_ENV))
+        {
             return Ok(Paths::in_dir(absolute(dir)));
         }
         let home = env("HOME");

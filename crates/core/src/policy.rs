@@ -147,7 +147,8 @@ impl Policy {
 
     fn is_excluded(&self, w: &Window) -> bool {
         self.excluded_apps.iter().any(|e| {
-            e.eq_ignore_ascii_case(&w.app) || (!w.class.is_empty() && e.eq_ignore_ascii_case(&w.class))
+            e.eq_ignore_ascii_case(&w.app)
+                || (!w.class.is_empty() && e.eq_ignore_ascii_case(&w.class))
         })
     }
 
@@ -195,12 +196,16 @@ impl Policy {
             other => {
                 self.emit_pending(out);
                 match (other, self.level) {
-                    (Input::KeyDown { key, text }, CaptureLevel::Full) => Stored::KeyDown { key, text },
+                    (Input::KeyDown { key, text }, CaptureLevel::Full) => {
+                        Stored::KeyDown { key, text }
+                    }
                     (Input::KeyUp { key }, CaptureLevel::Full) => Stored::KeyUp { key },
                     (Input::KeyDown { key, .. }, CaptureLevel::Categories) => {
                         Stored::KeyDownCategory(key.category())
                     }
-                    (Input::KeyUp { key }, CaptureLevel::Categories) => Stored::KeyUpCategory(key.category()),
+                    (Input::KeyUp { key }, CaptureLevel::Categories) => {
+                        Stored::KeyUpCategory(key.category())
+                    }
                     (Input::KeyDown { .. }, CaptureLevel::Counts) => Stored::KeyPress,
                     (Input::KeyUp { .. }, CaptureLevel::Counts) => return,
                     (Input::ButtonDown { button, x, y }, _) => Stored::ButtonDown { button, x, y },
@@ -292,7 +297,10 @@ mod tests {
         let mut out = Vec::new();
         p.pause(10 * S, None, &mut out);
         // In flight: captured before the pause, delivered after it began.
-        let stored = run(&mut p, vec![key(9 * S, 'a'), key(10 * S, 'b'), key(11 * S, 'c')]);
+        let stored = run(
+            &mut p,
+            vec![key(9 * S, 'a'), key(10 * S, 'b'), key(11 * S, 'c')],
+        );
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].1, 9 * S);
         p.pauses_mut().resume(20 * S);
@@ -320,7 +328,12 @@ mod tests {
         p.set_focus(window("KeePassXC", "Passwords.kdbx"), &mut out);
         let stored = run(
             &mut p,
-            vec![key(S, 'h'), key(S + 10, 'u'), moved(S + 20, 5), key(2 * S, 'n')],
+            vec![
+                key(S, 'h'),
+                key(S + 10, 'u'),
+                moved(S + 20, 5),
+                key(2 * S, 'n'),
+            ],
         );
         assert_eq!(
             stored,
@@ -404,16 +417,28 @@ mod tests {
             },
         );
         let stored = run(&mut p, events);
-        let moves = stored.iter().filter(|s| matches!(s.2, Stored::Move { .. })).count();
+        let moves = stored
+            .iter()
+            .filter(|s| matches!(s.2, Stored::Move { .. }))
+            .count();
         assert!((100..=102).contains(&moves), "{moves} moves kept");
-        assert_eq!(stored.iter().filter(|s| matches!(s.2, Stored::ButtonDown { .. })).count(), 1);
+        assert_eq!(
+            stored
+                .iter()
+                .filter(|s| matches!(s.2, Stored::ButtonDown { .. }))
+                .count(),
+            1
+        );
         // Order is kept.
         assert!(stored.windows(2).all(|w| w[0].1 <= w[1].1));
         // The last position is not lost: a flush emits the held-back movement.
         p.apply(moved(S + 1000, 7), &mut Vec::new());
         let mut out = Vec::new();
         p.apply(moved(S + 2000, 8), &mut out);
-        assert!(out.is_empty(), "a move 1 ms after the last one is held back");
+        assert!(
+            out.is_empty(),
+            "a move 1 ms after the last one is held back"
+        );
         p.flush(2 * S, &mut out);
         assert_eq!(out[0].1.event, Stored::Move { x: 8, y: 0 });
     }

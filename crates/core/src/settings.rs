@@ -75,7 +75,10 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             capture_level: CaptureLevel::Full,
-            excluded_apps: DEFAULT_EXCLUDED_APPS.iter().map(|s| (*s).to_owned()).collect(),
+            excluded_apps: DEFAULT_EXCLUDED_APPS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             mouse_rate: 125,
             retention_days: 30,
         }
@@ -97,12 +100,12 @@ impl Settings {
 
     /// Parses settings text; `path` only names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Settings, CoreError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            CoreError::SettingsInvalid {
-                path: path.to_owned(),
-                message: format!("not valid TOML: {}", e.message()),
-            }
-        })?;
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| CoreError::SettingsInvalid {
+                    path: path.to_owned(),
+                    message: format!("not valid TOML: {}", e.message()),
+                })?;
         let bad = |key: &str, expected: &str| CoreError::SettingsValue {
             path: path.to_owned(),
             key: key.to_owned(),
@@ -121,7 +124,9 @@ impl Settings {
                     s.capture_level = value
                         .as_str()
                         .and_then(CaptureLevel::from_name)
-                        .ok_or_else(|| bad(key, "must be \"full\", \"categories\" or \"counts\""))?;
+                        .ok_or_else(|| {
+                            bad(key, "must be \"full\", \"categories\" or \"counts\"")
+                        })?;
                 }
                 "excluded_apps" => {
                     let list = value
@@ -209,11 +214,26 @@ mod tests {
     #[test]
     fn bad_values_name_file_key_and_expectation() {
         let cases = [
-            ("mouse_rate = 0", "key `mouse_rate` must be a whole number from 1 to 1000"),
-            ("mouse_rate = \"fast\"", "key `mouse_rate` must be a whole number"),
-            ("capture_level = \"all\"", "key `capture_level` must be \"full\""),
-            ("retention_days = -3", "key `retention_days` must be a whole number from 1 to 3650"),
-            ("excluded_apps = \"x\"", "key `excluded_apps` must be a list"),
+            (
+                "mouse_rate = 0",
+                "key `mouse_rate` must be a whole number from 1 to 1000",
+            ),
+            (
+                "mouse_rate = \"fast\"",
+                "key `mouse_rate` must be a whole number",
+            ),
+            (
+                "capture_level = \"all\"",
+                "key `capture_level` must be \"full\"",
+            ),
+            (
+                "retention_days = -3",
+                "key `retention_days` must be a whole number from 1 to 3650",
+            ),
+            (
+                "excluded_apps = \"x\"",
+                "key `excluded_apps` must be a list",
+            ),
             ("colour = 1", "key `colour` is not a setting"),
             ("capture_level = ", "not valid TOML"),
         ];
@@ -228,11 +248,16 @@ mod tests {
     fn save_then_load_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/settings.toml");
-        let mut s = Settings::default();
-        s.capture_level = CaptureLevel::Categories;
+        let mut s = Settings {
+            capture_level: CaptureLevel::Categories,
+            ..Settings::default()
+        };
         s.excluded_apps.push("Signal".into());
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), s);
-        assert_eq!(Settings::load(&dir.path().join("missing.toml")).unwrap(), Settings::default());
+        assert_eq!(
+            Settings::load(&dir.path().join("missing.toml")).unwrap(),
+            Settings::default()
+        );
     }
 }

@@ -27,8 +27,12 @@ pub fn socket_path(paths: &Paths) -> PathBuf {
         .filter(|v| !v.is_empty())
         .map(|d| PathBuf::from(d).join("glasshouse"))
         .unwrap_or_else(|| PathBuf::from(format!("/tmp/glasshouse-{}", uid())));
-    let canonical = std::fs::canonicalize(&paths.data_dir).unwrap_or_else(|_| paths.data_dir.clone());
-    dir.join(format!("{:016x}.sock", fnv1a(canonical.as_os_str().as_encoded_bytes())))
+    let canonical =
+        std::fs::canonicalize(&paths.data_dir).unwrap_or_else(|_| paths.data_dir.clone());
+    dir.join(format!(
+        "{:016x}.sock",
+        fnv1a(canonical.as_os_str().as_encoded_bytes())
+    ))
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -61,7 +65,11 @@ fn check_private_dir(dir: &Path) -> Result<(), RecorderError> {
 
 /// The user id of the process at the other end of `stream`.
 fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
-    let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: `cred` and `len` are valid for writes of the sizes passed, and the fd is open.
     let rc = unsafe {
@@ -73,7 +81,11 @@ fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
             &raw mut len,
         )
     };
-    if rc == 0 { Ok(cred.uid) } else { Err(std::io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(cred.uid)
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Answers requests with a handler until dropped.
@@ -103,7 +115,9 @@ impl Server {
         let listener = UnixListener::bind(&path).map_err(RecorderError::io(&path))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(RecorderError::io(&path))?;
-        listener.set_nonblocking(true).map_err(RecorderError::io(&path))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(RecorderError::io(&path))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = stop.clone();
         let handler = Arc::new(handler);
@@ -170,7 +184,10 @@ fn serve(stream: UnixStream, handler: &dyn Fn(Request) -> Response) {
         },
     };
     let mut out = &stream;
-    if let Ok(mut line) = serde_json::to_string(&Envelope { v: PROTOCOL_VERSION, body: response }) {
+    if let Ok(mut line) = serde_json::to_string(&Envelope {
+        v: PROTOCOL_VERSION,
+        body: response,
+    }) {
         line.push('\n');
         let _ = out.write_all(line.as_bytes());
     }
@@ -185,8 +202,8 @@ fn read_request(stream: &UnixStream) -> Result<Request, Response> {
     BufReader::new(std::io::Read::take(stream, MAX_REQUEST as u64))
         .read_line(&mut line)
         .map_err(|e| bad(format!("could not read the request: {e}")))?;
-    let env: Envelope<Request> =
-        serde_json::from_str(&line).map_err(|e| bad(format!("not a request this version understands: {e}")))?;
+    let env: Envelope<Request> = serde_json::from_str(&line)
+        .map_err(|e| bad(format!("not a request this version understands: {e}")))?;
     if env.v != PROTOCOL_VERSION {
         return Err(bad(format!(
             "protocol version {} is not supported (this recorder speaks version {PROTOCOL_VERSION})",
@@ -243,7 +260,9 @@ pub fn request(paths: &Paths, req: &Request) -> Result<Response, RecorderError> 
         .read_line(&mut answer)
         .map_err(RecorderError::io(&path))?;
     if answer.is_empty() {
-        return Err(RecorderError::Protocol("the recorder closed the connection without answering".into()));
+        return Err(RecorderError::Protocol(
+            "the recorder closed the connection without answering".into(),
+        ));
     }
     let env: Envelope<Response> =
         serde_json::from_str(&answer).map_err(|e| RecorderError::Protocol(e.to_string()))?;
@@ -278,7 +297,10 @@ mod tests {
         .unwrap();
         let mode = std::fs::metadata(server.path()).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        assert!(matches!(request(&paths, &Request::Resume), Ok(Response::Ok)));
+        assert!(matches!(
+            request(&paths, &Request::Resume),
+            Ok(Response::Ok)
+        ));
         match request(&paths, &Request::Show) {
             Err(RecorderError::Remote { kind, message }) => {
                 assert_eq!(kind, "test");

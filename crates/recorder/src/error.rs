@@ -7,7 +7,9 @@ use std::path::PathBuf;
 pub enum RecorderError {
     #[error("a recorder is already running for {data_dir} (pid {pid})")]
     AlreadyRunning { data_dir: PathBuf, pid: u32 },
-    #[error("no Glasshouse recorder is running for {data_dir}: start one with `glasshouse record` (or the tray app)")]
+    #[error(
+        "no Glasshouse recorder is running for {data_dir}: start one with `glasshouse record` (or the tray app)"
+    )]
     NotRunning { data_dir: PathBuf },
     #[error("cannot use {path}: {source}")]
     Io {

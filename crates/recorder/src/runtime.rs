@@ -11,7 +11,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use glasshouse_capture::{CaptureMsg, CaptureStatus, Supervisor, SupervisorConfig, SupervisorEvent};
+use glasshouse_capture::{
+    CaptureMsg, CaptureStatus, Supervisor, SupervisorConfig, SupervisorEvent,
+};
 use glasshouse_core::model::{MICROS_PER_SEC, Micros, now_micros};
 use glasshouse_core::paths::Paths;
 use glasshouse_core::policy::{Emitted, Policy};
@@ -28,6 +30,8 @@ use crate::protocol::{Request, Response, State, Status};
 const TICK: Duration = Duration::from_millis(20);
 /// How often old events are deleted under the retention setting.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+/// How often the settings file is checked for changes made while recording.
+const SETTINGS_EVERY: Duration = Duration::from_secs(2);
 /// At most this many captured events are handled before commands get a look in.
 const DRAIN_LIMIT: usize = 50_000;
 
@@ -96,6 +100,8 @@ impl Recorder {
             capture_error: initial_capture,
             out: Vec::new(),
             last_retention: Instant::now(),
+            last_settings_check: Instant::now(),
+            settings_mtime: mtime(&paths.settings_file),
         };
         let stop_flag = stop.clone();
         let pipeline = std::thread::Builder::new()
@@ -139,7 +145,9 @@ impl Recorder {
         self.stop.store(true, Ordering::SeqCst);
         match self.pipeline.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err(RecorderError::Protocol("the pipeline thread panicked".into())),
+            Some(Err(_)) => Err(RecorderError::Protocol(
+                "the pipeline thread panicked".into(),
+            )),
             None => Ok(()),
         }
     }
@@ -180,10 +188,20 @@ struct Pipeline {
     capture_error: Option<String>,
     out: Vec<Emitted>,
     last_retention: Instant,
+    last_settings_check: Instant,
+    settings_mtime: Option<std::time::SystemTime>,
+}
+
+fn mtime(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 impl Pipeline {
-    fn run(&mut self, commands: &Receiver<Command>, stop: &AtomicBool) -> Result<(), RecorderError> {
+    fn run(
+        &mut self,
+        commands: &Receiver<Command>,
+        stop: &AtomicBool,
+    ) -> Result<(), RecorderError> {
         let mut next_tick = Instant::now() + TICK;
         loop {
             let wait = next_tick.saturating_duration_since(Instant::now());
@@ -224,9 +242,25 @@ impl Pipeline {
                 &format!("timed pause ended at {}", format_local_short(until)),
             ));
         }
+        if self.last_settings_check.elapsed() >= SETTINGS_EVERY {
+            self.last_settings_check = Instant::now();
+            let m = mtime(&self.paths.settings_file);
+            if m != self.settings_mtime {
+                self.settings_mtime = m;
+                // A file being edited may be invalid for a moment: keep the settings in force
+                // and say why, rather than guess.
+                if let Err(e) = self.reload_settings() {
+                    tracing::error!("settings not applied: {e}");
+                }
+            }
+        }
         if self.last_retention.elapsed() >= RETENTION_EVERY {
             self.last_retention = Instant::now();
-            self.note(self.store.apply_retention(self.settings.retention_days, now).map(drop));
+            self.note(
+                self.store
+                    .apply_retention(self.settings.retention_days, now)
+                    .map(drop),
+            );
         }
         self.push();
     }
@@ -246,7 +280,9 @@ impl Pipeline {
     fn drain_capture(&mut self) {
         for _ in 0..DRAIN_LIMIT {
             match self.capture_rx.try_recv() {
-                Ok(SupervisorEvent::Msg(CaptureMsg::Input(ev))) => self.policy.apply(ev, &mut self.out),
+                Ok(SupervisorEvent::Msg(CaptureMsg::Input(ev))) => {
+                    self.policy.apply(ev, &mut self.out)
+                }
                 Ok(SupervisorEvent::Msg(CaptureMsg::Focus { window, .. })) => {
                     self.policy.set_focus(window, &mut self.out);
                 }
@@ -293,7 +329,9 @@ impl Pipeline {
             Request::Status => Ok(Response::Status(Box::new(self.status(now)?))),
             Request::Pause { until } => {
                 if until.is_some_and(|u| u <= now) {
-                    return Err(RecorderError::Protocol("a pause must end in the future".into()));
+                    return Err(RecorderError::Protocol(
+                        "a pause must end in the future".into(),
+                    ));
                 }
                 let pause = self.policy.pause(now, until, &mut self.out);
                 self.push();
@@ -324,18 +362,25 @@ impl Pipeline {
                 Ok(Response::Ok)
             }
             Request::ReloadSettings => {
-                let settings = Settings::load(&self.paths.settings_file)?;
-                if settings != self.settings {
-                    self.policy.update_settings(&settings);
-                    self.store.log(ActivityKind::Settings, &describe_settings(&settings))?;
-                    self.settings = settings;
-                }
+                self.reload_settings()?;
                 Ok(Response::Status(Box::new(self.status(now)?)))
             }
             Request::Show => Err(RecorderError::Protocol(
-                "this is the headless recorder (`glasshouse record`); it has no dashboard to show".into(),
+                "this is the headless recorder (`glasshouse record`); it has no dashboard to show"
+                    .into(),
             )),
         }
+    }
+
+    fn reload_settings(&mut self) -> Result<(), RecorderError> {
+        let settings = Settings::load(&self.paths.settings_file)?;
+        if settings != self.settings {
+            self.policy.update_settings(&settings);
+            self.store
+                .log(ActivityKind::Settings, &describe_settings(&settings))?;
+            self.settings = settings;
+        }
+        Ok(())
     }
 
     fn status(&self, now: Micros) -> Result<Status, RecorderError> {

@@ -183,39 +183,56 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    let state = inspect(path)?;
-    if state == FileState::New {
-        // Created by us, readable only by the person: it holds what they typed.
-        // SQLite gives the -wal and -shm files the same permissions.
-        create_private_file(path)?;
+    if inspect(path)? == FileState::New {
+        create_new(path)?;
     }
-    if state == FileState::Ours {
-        // Look with a read-only connection first: a file we cannot read or whose schema is newer
-        // is refused before anything could write to it.
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let probe = Connection::open_with_flags(path, flags).at(path)?;
-        probe.busy_timeout(BUSY_TIMEOUT).at(path)?;
-        check_readable(&probe, path)?;
-    }
+    // Look with a read-only connection first: a file we cannot read or whose schema is newer is
+    // refused before anything could write to it.
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let probe = Connection::open_with_flags(path, flags).at(path)?;
+    probe.busy_timeout(BUSY_TIMEOUT).at(path)?;
+    check_readable(&probe, path)?;
+    drop(probe);
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).at(path)?;
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
-    let version = match state {
-        FileState::Ours => check_readable(&conn, path)?,
-        FileState::New => {
-            // Set before any table exists (it cannot change later) so deletes can give space back.
-            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
-                .at(path)?;
-            // Written while still in rollback-journal mode, so the mark is in the main file's
-            // header from the first transaction on, where `inspect` looks for it.
-            conn.pragma_update(None, "application_id", APPLICATION_ID)
-                .at(path)?;
-            0
-        }
-    };
+    let version = check_readable(&conn, path)?;
+    configure(&conn, path, version)?;
+    Ok(conn)
+}
+
+/// Creates a new database under a temporary name and renames it into place once it is complete,
+/// so a reader (`glasshouse status` a moment after `record` started) never sees a half-made file.
+fn create_new(path: &Path) -> Result<(), StoreError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".creating");
+    let tmp = std::path::PathBuf::from(tmp);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = tmp.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = fs::remove_file(std::path::PathBuf::from(p));
+    }
+    // Created by us, readable only by the person: it holds what they typed.
+    // SQLite gives the -wal and -shm files the same permissions.
+    create_private_file(&tmp)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&tmp, flags).at(&tmp)?;
+    // Set before any table exists (it cannot change later) so deletes can give space back.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+        .at(&tmp)?;
+    conn.pragma_update(None, "application_id", APPLICATION_ID)
+        .at(&tmp)?;
+    configure(&conn, &tmp, 0)?;
+    // Closing the only connection checkpoints the WAL into the file and removes it.
+    conn.close().map_err(|(_, e)| StoreError::sqlite(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))
+}
+
+/// Migrates the schema and sets the connection's pragmas.
+fn configure(conn: &Connection, path: &Path, version: i64) -> Result<(), StoreError> {
     // Deleted content is overwritten with zeros, not just unlinked: "deleted" means gone.
     conn.pragma_update(None, "secure_delete", "ON").at(path)?;
-    migrate(&conn, path, version)?;
+    migrate(conn, path, version)?;
     // WAL: readers (the dashboard, the CLI) never block the writer and the writer never blocks them.
     conn.pragma_update(None, "journal_mode", "WAL").at(path)?;
     // NORMAL is durable against application crashes in WAL mode; only a power loss may lose the
@@ -226,7 +243,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)
         .at(path)?;
     conn.pragma_update(None, "foreign_keys", "OFF").at(path)?;
-    Ok(conn)
+    Ok(())
 }
 
 fn migrate(conn: &Connection, path: &Path, from: i64) -> Result<(), StoreError> {
