@@ -25,6 +25,8 @@ pub(crate) struct Caches {
     pub window_app: HashMap<i64, i64>,
     /// (minute, app id) -> counts so far
     pub accs: HashMap<(i64, i64), Acc>,
+    /// (hour, app id) -> the stored pointer extent, so commits that do not extend it skip it.
+    pub extents: crate::hourly::Extents,
 }
 
 impl Caches {

@@ -10,12 +10,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::blocks::{Caches, SEGMENTS, load_minute, recompute_hour, recompute_minute};
 use crate::codec;
 use crate::error::{SqlContext, StoreError};
-use crate::rollup::{hour_of_minute, overlapping_minutes};
+use crate::hourly::{delete_hours, rebuild_hours};
+use crate::rollup::{ceil_div, hour_of_minute, overlapping_minutes};
 use crate::types::{ActivityKind, DeleteReport, Selection};
-
-fn ceil_div(a: i64, b: i64) -> i64 {
-    a.div_euclid(b) + i64::from(a.rem_euclid(b) != 0)
-}
 
 /// Deletes events with `since <= ts < until`; returns how many.
 pub(crate) fn delete_range(
@@ -53,11 +50,13 @@ pub(crate) fn delete_range(
             [full_lo, full_hi],
         )
         .at(path)?;
+        let (whole_lo, whole_hi) = (ceil_div(full_lo, 60), full_hi.div_euclid(60));
         conn.execute(
             "DELETE FROM hour_rollups WHERE hour >= ?1 AND hour < ?2",
-            [ceil_div(full_lo, 60), full_hi.div_euclid(60)],
+            [whole_lo, whole_hi],
         )
         .at(path)?;
+        delete_hours(conn, path, whole_lo, whole_hi)?;
         hours.insert(hour_of_minute(full_lo));
         hours.insert(hour_of_minute(full_hi - 1));
     }
@@ -98,6 +97,8 @@ pub(crate) fn delete_range(
     }
     for hour in hours {
         recompute_hour(conn, path, hour)?;
+        // Keys, clicks and pointer positions are kept per hour only: rebuilt from what is left.
+        rebuild_hours(conn, path, &mut caches, hour, hour + 1)?;
     }
     Ok(deleted)
 }
@@ -141,6 +142,9 @@ pub(crate) fn delete_app(
         "DELETE FROM blocks WHERE window_id IN (SELECT id FROM windows WHERE app_id = {app_id});
          DELETE FROM minute_rollups WHERE app_id = {app_id};
          DELETE FROM hour_rollups WHERE app_id = {app_id};
+         DELETE FROM key_rollups WHERE app_id = {app_id};
+         DELETE FROM click_rollups WHERE app_id = {app_id};
+         DELETE FROM pointer_rollups WHERE app_id = {app_id};
          DELETE FROM windows WHERE app_id = {app_id};
          DELETE FROM apps WHERE id = {app_id};"
     ))
@@ -154,6 +158,9 @@ pub(crate) fn delete_all(conn: &Connection, path: &Path) -> Result<DeleteReport,
         "DELETE FROM blocks;
          DELETE FROM minute_rollups;
          DELETE FROM hour_rollups;
+         DELETE FROM key_rollups;
+         DELETE FROM click_rollups;
+         DELETE FROM pointer_rollups;
          DELETE FROM windows;
          DELETE FROM apps;",
     )

@@ -7,6 +7,13 @@
 //! - Events are kept in compact blocks, one per (minute, window) ([`codec`]); per-minute and
 //!   per-hour counts per application are maintained at ingest ([`rollup`]), so dashboards never
 //!   scan raw events.
+//! - Also maintained at ingest, per (UTC hour, application) ([`hourly`]): key presses per key
+//!   (`full` level) or per category (`categories` level), button presses per 20 × 20 px cell of
+//!   the screen, and the largest pointer x and y. They back [`Reader::key_counts`],
+//!   [`Reader::click_cells`] and [`Reader::pointer_extent`].
+//! - Every rollup always equals a computation from the stored events: deletes and retention
+//!   recompute the minutes and hours they touch from what remains, and the schema migration that
+//!   added the per-hour tables filled them from the events already stored.
 //!
 //! ## Privacy
 //! - **Deleted means gone:** `secure_delete` is always on, so deleted rows are overwritten with
@@ -22,6 +29,7 @@ mod blocks;
 mod codec;
 mod delete;
 mod error;
+mod hourly;
 mod reader;
 mod rollup;
 mod schema;
@@ -38,11 +46,12 @@ use glasshouse_core::model::Micros;
 use glasshouse_core::policy::Emitted;
 
 pub use error::StoreError;
+pub use hourly::CLICK_CELL_PX;
 pub use reader::Reader;
 pub use schema::APPLICATION_ID;
 pub use types::{
-    ActivityEntry, ActivityKind, AppSummary, Counts, DeleteReport, ExportFilter, ExportRow,
-    HourRollup, MinuteRollup, PauseInterval, Selection, Totals,
+    ActivityEntry, ActivityKind, AppSummary, ClickCell, Counts, DeleteReport, ExportFilter,
+    ExportRow, HourRollup, KeyCounts, MinuteRollup, PauseInterval, Selection, Totals,
 };
 
 use writer::{Cmd, Reply, Writer};

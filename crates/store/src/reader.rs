@@ -1,22 +1,25 @@
 //! Read-only access for the dashboard and the CLI: each [`Reader`] is its own SQLite connection,
 //! so it never waits for the writer (WAL) and never writes.
 //!
-//! Dashboards read the rollup tables only; raw events are decoded for exports alone.
+//! Dashboards read the rollup tables only; raw events are decoded for exports, for the newest
+//! events of the live feed ([`Reader::recent`]) and for the partial minutes at the edges of a
+//! delete preview ([`Reader::count`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use glasshouse_core::model::{MICROS_PER_MINUTE, Micros, Stored, Window};
+use glasshouse_core::keys::{Key, KeyCategory};
+use glasshouse_core::model::{MICROS_PER_MINUTE, Micros, Stored, StoredEvent, Window};
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::blocks::SEGMENTS;
+use crate::blocks::{SEGMENTS, load_minute};
 use crate::codec;
 use crate::error::{SqlContext, StoreError};
-use crate::rollup::{counts, overlapping_minutes};
+use crate::rollup::{ceil_div, counts, overlapping_hours, overlapping_minutes};
 use crate::schema;
 use crate::types::{
-    ActivityEntry, ActivityKind, AppSummary, Counts, ExportFilter, ExportRow, HourRollup,
-    MinuteRollup, PauseInterval, Totals,
+    ActivityEntry, ActivityKind, AppSummary, ClickCell, Counts, ExportFilter, ExportRow,
+    HourRollup, KeyCounts, MinuteRollup, PauseInterval, Selection, Totals,
 };
 
 const MICROS_PER_HOUR: Micros = 60 * MICROS_PER_MINUTE;
@@ -383,6 +386,243 @@ impl Reader {
             )
             .at(&self.path)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Key presses in the hours (UTC) overlapping `[since, until)`, from the per-hour rollups.
+    pub fn key_counts(&self, since: Micros, until: Micros) -> Result<KeyCounts, StoreError> {
+        let path = &self.path;
+        let (lo, hi) = overlapping_hours(since, until);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT code, sum(presses) FROM key_rollups WHERE hour >= ?1 AND hour < ?2
+                 GROUP BY code",
+            )
+            .at(path)?;
+        let rows = stmt
+            .query_map([lo, hi], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .at(path)?;
+        let mut by_key: Vec<(Key, u64)> = Vec::new();
+        let mut by_category: BTreeMap<u8, u64> = BTreeMap::new();
+        for row in rows {
+            let (code, n) = row.at(path)?;
+            let n = u64::try_from(n).unwrap_or(0);
+            let category = if code >= 0 {
+                let key = Key::from_code(u16::try_from(code).unwrap_or(u16::MAX));
+                by_key.push((key, n));
+                key.category()
+            } else {
+                // A category a later version added is counted as "other".
+                u8::try_from(-code)
+                    .ok()
+                    .and_then(KeyCategory::from_code)
+                    .unwrap_or(KeyCategory::Other)
+            };
+            *by_category.entry(category.code()).or_default() += n;
+        }
+        by_key.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code().cmp(&b.0.code())));
+        let mut by_category: Vec<(KeyCategory, u64)> = by_category
+            .into_iter()
+            .filter_map(|(c, n)| Some((KeyCategory::from_code(c)?, n)))
+            .collect();
+        by_category.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code().cmp(&b.0.code())));
+        Ok(KeyCounts {
+            by_key,
+            by_category,
+        })
+    }
+
+    /// Button presses per cell of the click grid, summed over the hours (UTC) overlapping
+    /// `[since, until)`, row by row (by `y`, then `x`). Cells without presses are left out.
+    pub fn click_cells(&self, since: Micros, until: Micros) -> Result<Vec<ClickCell>, StoreError> {
+        let path = &self.path;
+        let (lo, hi) = overlapping_hours(since, until);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT cx, cy, sum(clicks) FROM click_rollups WHERE hour >= ?1 AND hour < ?2
+                 GROUP BY cx, cy ORDER BY cy, cx",
+            )
+            .at(path)?;
+        let rows = stmt
+            .query_map([lo, hi], |r| {
+                let cell = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+                Ok(ClickCell {
+                    x: cell(r.get(0)?),
+                    y: cell(r.get(1)?),
+                    clicks: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                })
+            })
+            .at(path)?;
+        rows.collect::<Result<_, _>>().at(path)
+    }
+
+    /// The largest x and the largest y of the stored pointer positions (moves, button presses
+    /// and releases) in the hours (UTC) overlapping `[since, until)`, to size a click map;
+    /// `None` when there are none. The two may come from different positions.
+    pub fn pointer_extent(
+        &self,
+        since: Micros,
+        until: Micros,
+    ) -> Result<Option<(i32, i32)>, StoreError> {
+        let (lo, hi) = overlapping_hours(since, until);
+        let (x, y): (Option<i64>, Option<i64>) = self
+            .conn
+            .prepare_cached(
+                "SELECT max(max_x), max(max_y) FROM pointer_rollups WHERE hour >= ?1 AND hour < ?2",
+            )
+            .and_then(|mut s| s.query_row([lo, hi], |r| Ok((r.get(0)?, r.get(1)?))))
+            .at(&self.path)?;
+        let pos = |v: i64| i32::try_from(v).unwrap_or(if v < 0 { i32::MIN } else { i32::MAX });
+        Ok(x.zip(y).map(|(x, y)| (pos(x), pos(y))))
+    }
+
+    /// How many stored events `Store::delete(sel)` would delete now, for a confirmation.
+    /// Events appended in the last quarter second may not be committed yet and are not counted.
+    ///
+    /// A range is counted from the hour and minute rollups, decoding only the (at most two)
+    /// minutes it cuts through; an application or everything from the hour rollups.
+    pub fn count(&self, sel: &Selection) -> Result<u64, StoreError> {
+        match sel {
+            Selection::Range { since, until } => self.count_range(*since, *until),
+            Selection::App(app) => {
+                let n: i64 = self
+                    .conn
+                    .prepare_cached(
+                        "SELECT coalesce(sum(events), 0) FROM hour_rollups
+                         WHERE app_id = (SELECT id FROM apps WHERE name = ?1)",
+                    )
+                    .and_then(|mut s| s.query_row([app], |r| r.get(0)))
+                    .at(&self.path)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+            Selection::All => self.event_count(),
+        }
+    }
+
+    fn count_range(&self, since: Micros, until: Micros) -> Result<u64, StoreError> {
+        if since >= until {
+            return Ok(0);
+        }
+        let path = &self.path;
+        let sum = |table: &str, column: &str, lo: i64, hi: i64| -> Result<u64, StoreError> {
+            if lo >= hi {
+                return Ok(0);
+            }
+            let n: i64 = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT coalesce(sum(events), 0) FROM {table}
+                     WHERE {column} >= ?1 AND {column} < ?2"
+                ))
+                .and_then(|mut s| s.query_row([lo, hi], |r| r.get(0)))
+                .at(path)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        let minutes = |lo, hi| sum("minute_rollups", "minute", lo, hi);
+        // Whole minutes: whole hours from the hour rollups, the minutes around them from the
+        // minute rollups.
+        let (lo, hi) = overlapping_minutes(since, until);
+        let full_lo = ceil_div(since, MICROS_PER_MINUTE);
+        let full_hi = until.div_euclid(MICROS_PER_MINUTE);
+        let mut n = 0;
+        if full_lo < full_hi {
+            let (hour_lo, hour_hi) = (ceil_div(full_lo, 60), full_hi.div_euclid(60));
+            if hour_lo < hour_hi {
+                n += minutes(full_lo, hour_lo * 60)?;
+                n += sum("hour_rollups", "hour", hour_lo, hour_hi)?;
+                n += minutes(hour_hi * 60, full_hi)?;
+            } else {
+                n += minutes(full_lo, full_hi)?;
+            }
+        }
+        // Minutes the range cuts through: decoded.
+        let mut partial = Vec::new();
+        if lo < full_lo {
+            partial.push(lo);
+        }
+        if full_hi < hi && !partial.contains(&full_hi) {
+            partial.push(full_hi);
+        }
+        for minute in partial {
+            for (_, _, events) in load_minute(&self.conn, path, minute)? {
+                n += events
+                    .iter()
+                    .filter(|e| since <= e.ts && e.ts < until)
+                    .count() as u64;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The newest `limit` stored events, oldest first, in the order of [`Reader::export`]: for
+    /// a live feed. Reads blocks backwards from the newest and stops as soon as it has enough.
+    pub fn recent(&self, limit: usize) -> Result<Vec<ExportRow>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let path = &self.path;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, window_id, data FROM blocks ORDER BY id DESC")
+            .at(path)?;
+        let mut rows = stmt.query([]).at(path)?;
+        let mut windows: HashMap<i64, WindowInfo> = HashMap::new();
+        // Newest minute first; each minute's rows oldest first.
+        let mut chunks: Vec<Vec<ExportRow>> = Vec::new();
+        let mut have = 0usize;
+        // The blocks of the minute being read, newest block first.
+        let mut blocks: Vec<(i64, Vec<StoredEvent>)> = Vec::new();
+        let mut current: Option<i64> = None;
+        loop {
+            let row = rows.next().at(path)?;
+            let id: Option<i64> = row.map(|r| r.get(0)).transpose().at(path)?;
+            let minute = id.map(|id| id.div_euclid(SEGMENTS));
+            if minute != current {
+                if !blocks.is_empty() {
+                    let mut events: Vec<(Micros, i64, Stored)> = blocks
+                        .drain(..)
+                        .rev()
+                        .flat_map(|(wid, evs)| evs.into_iter().map(move |e| (e.ts, wid, e.event)))
+                        .collect();
+                    events.sort_by_key(|&(ts, wid, _)| (ts, wid));
+                    let skip = events.len().saturating_sub(limit - have);
+                    let mut chunk = Vec::with_capacity(events.len() - skip);
+                    for (ts, wid, event) in events.into_iter().skip(skip) {
+                        if let std::collections::hash_map::Entry::Vacant(v) = windows.entry(wid) {
+                            v.insert(self.window(wid)?);
+                        }
+                        let w = &windows[&wid];
+                        chunk.push(ExportRow {
+                            ts,
+                            app: w.app.clone(),
+                            title: w.title.clone(),
+                            event,
+                        });
+                    }
+                    have += chunk.len();
+                    chunks.push(chunk);
+                }
+                if have >= limit {
+                    break;
+                }
+                current = minute;
+            }
+            let (Some(row), Some(minute)) = (row, minute) else {
+                break;
+            };
+            let wid: i64 = row.get(1).at(path)?;
+            let data = row.get_ref(2).at(path)?;
+            let data = data.as_blob().map_err(|_| StoreError::Corrupt {
+                path: path.to_owned(),
+                reason: "an event block is not binary data".to_owned(),
+            })?;
+            let mut events = Vec::new();
+            codec::decode(minute * MICROS_PER_MINUTE, data, &mut events)
+                .map_err(|e| StoreError::decode(path, e))?;
+            blocks.push((wid, events));
+        }
+        Ok(chunks.into_iter().rev().flatten().collect())
     }
 
     /// Bytes the database takes: the file plus its write-ahead log.

@@ -85,6 +85,11 @@ pub(crate) fn counts(
     }
 }
 
+/// `a / b` rounded up (towards positive infinity), for `b > 0`.
+pub(crate) fn ceil_div(a: i64, b: i64) -> i64 {
+    a.div_euclid(b) + i64::from(a.rem_euclid(b) != 0)
+}
+
 pub(crate) fn minute_of(ts: Micros) -> i64 {
     ts.div_euclid(MICROS_PER_MINUTE)
 }
@@ -99,6 +104,13 @@ pub(crate) fn overlapping_minutes(since: Micros, until: Micros) -> (i64, i64) {
     let hi =
         until.div_euclid(MICROS_PER_MINUTE) + i64::from(until.rem_euclid(MICROS_PER_MINUTE) != 0);
     (lo, hi.max(lo))
+}
+
+/// The hour indexes (UTC) overlapping `[since, until)`: `lo..hi`.
+pub(crate) fn overlapping_hours(since: Micros, until: Micros) -> (i64, i64) {
+    let per_hour = 60 * MICROS_PER_MINUTE;
+    let lo = since.div_euclid(per_hour);
+    (lo, ceil_div(until, per_hour).max(lo))
 }
 
 #[cfg(test)]
@@ -140,5 +152,15 @@ mod tests {
         assert_eq!(overlapping_minutes(1, m + 1), (0, 2));
         assert_eq!(overlapping_minutes(-1, 0), (-1, 0));
         assert_eq!(overlapping_minutes(5 * m, 5 * m), (5, 5));
+        let h = 60 * m;
+        assert_eq!(overlapping_hours(0, h), (0, 1));
+        assert_eq!(overlapping_hours(h - 1, h + 1), (0, 2));
+        assert_eq!(overlapping_hours(-1, 0), (-1, 0));
+        assert_eq!(
+            overlapping_hours(Micros::MIN, Micros::MAX).0,
+            Micros::MIN / h - 1
+        );
+        assert_eq!(ceil_div(-7, 2), -3);
+        assert_eq!(ceil_div(7, 2), 4);
     }
 }

@@ -16,11 +16,31 @@ use crate::error::{SqlContext, StoreError};
 /// `PRAGMA application_id` of a Glasshouse database: "GlHs".
 pub const APPLICATION_ID: u32 = 0x476c_4873;
 
+/// Code that fills tables a schema step created, from what is stored already.
+type Fill = fn(&Connection, &Path) -> Result<(), StoreError>;
+
+/// One schema step: SQL, then optionally a [`Fill`], both in the step's transaction.
+struct Migration {
+    sql: &'static str,
+    fill: Option<Fill>,
+}
+
 /// The schema, one step per version. `PRAGMA user_version` is the number of steps applied.
 /// Never edit a released step: add a new one.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: events as compact blocks, one per (minute, window); rollups maintained at ingest.
-    "CREATE TABLE apps (
+    Migration {
+        sql: V1,
+        fill: None,
+    },
+    // 2: per-hour key, click-grid and pointer-extent rollups, filled from the stored events.
+    Migration {
+        sql: V2,
+        fill: Some(crate::hourly::backfill),
+    },
+];
+
+const V1: &str = "CREATE TABLE apps (
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL UNIQUE COLLATE NOCASE
     );
@@ -72,8 +92,34 @@ const MIGRATIONS: &[&str] = &[
         ts INTEGER NOT NULL,
         kind TEXT NOT NULL,
         detail TEXT NOT NULL
-    );",
-];
+    );";
+
+const V2: &str =
+    "-- code: a key code (>= 0) at the full level, minus a category code at the categories level.
+    CREATE TABLE key_rollups (
+        hour INTEGER NOT NULL,
+        app_id INTEGER NOT NULL,
+        code INTEGER NOT NULL,
+        presses INTEGER NOT NULL,
+        PRIMARY KEY (hour, app_id, code)
+    ) WITHOUT ROWID;
+    -- Button presses per cell of 20 x 20 pixels.
+    CREATE TABLE click_rollups (
+        hour INTEGER NOT NULL,
+        app_id INTEGER NOT NULL,
+        cx INTEGER NOT NULL,
+        cy INTEGER NOT NULL,
+        clicks INTEGER NOT NULL,
+        PRIMARY KEY (hour, app_id, cx, cy)
+    ) WITHOUT ROWID;
+    -- The largest pointer position (moves, button presses and releases).
+    CREATE TABLE pointer_rollups (
+        hour INTEGER NOT NULL,
+        app_id INTEGER NOT NULL,
+        max_x INTEGER NOT NULL,
+        max_y INTEGER NOT NULL,
+        PRIMARY KEY (hour, app_id)
+    ) WITHOUT ROWID;";
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -247,13 +293,16 @@ fn configure(conn: &Connection, path: &Path, version: i64) -> Result<(), StoreEr
 }
 
 fn migrate(conn: &Connection, path: &Path, from: i64) -> Result<(), StoreError> {
-    for (i, sql) in MIGRATIONS
+    for (i, step) in MIGRATIONS
         .iter()
         .enumerate()
         .skip(usize::try_from(from).unwrap_or(0))
     {
         let tx = conn.unchecked_transaction().at(path)?;
-        tx.execute_batch(sql).at(path)?;
+        tx.execute_batch(step.sql).at(path)?;
+        if let Some(fill) = step.fill {
+            fill(&tx, path)?;
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)
             .at(path)?;
         tx.commit().at(path)?;

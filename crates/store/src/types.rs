@@ -2,6 +2,7 @@
 
 use std::ops::{Add, AddAssign};
 
+use glasshouse_core::keys::{Key, KeyCategory};
 use glasshouse_core::model::{Micros, Stored};
 use serde::{Deserialize, Serialize};
 
@@ -175,4 +176,52 @@ pub struct AppSummary {
     /// Timestamp of its newest stored event.
     pub last_seen: Micros,
     pub events: u64,
+}
+
+/// Key presses by key and by kind of key, over some hours.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCounts {
+    /// Presses per key, most pressed first (ties in key-code order). Only keys stored at the
+    /// `full` capture level are known by identity. Serialised as `[["KeyA", 12], …]`, with the
+    /// names of [`Key::name`].
+    #[serde(with = "key_names")]
+    pub by_key: Vec<(Key, u64)>,
+    /// Presses per category, most pressed first (ties in category order): keys stored at the
+    /// `full` level (by [`Key::category`]) plus keys stored at the `categories` level. Presses
+    /// stored at the `counts` level have no category and appear only in [`Counts::keys`].
+    pub by_category: Vec<(KeyCategory, u64)>,
+}
+
+/// `Vec<(Key, u64)>` as a list of `(name, count)` pairs.
+mod key_names {
+    use glasshouse_core::keys::Key;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[(Key, u64)], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|(k, n)| (k.name(), *n)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(Key, u64)>, D::Error> {
+        Vec::<(String, u64)>::deserialize(d)?
+            .into_iter()
+            .map(|(name, n)| {
+                Key::from_name(&name)
+                    .map(|k| (k, n))
+                    .ok_or_else(|| D::Error::custom(format!("unknown key name {name:?}")))
+            })
+            .collect()
+    }
+}
+
+/// Button presses in one cell of the click grid, over some hours. Cells are
+/// [`CLICK_CELL_PX`](crate::CLICK_CELL_PX) pixels square: the cell of a press at (x, y) is
+/// (x / 20, y / 20), negative coordinates counted as 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClickCell {
+    /// Cell column: x / 20.
+    pub x: u32,
+    /// Cell row: y / 20.
+    pub y: u32,
+    pub clicks: u64,
 }

@@ -3,9 +3,10 @@
 //! It receives commands over a channel, keeps appended events in memory and commits them at most
 //! every [`COMMIT_EVERY`] (or at once on a flush or a delete). A commit writes one *segment* block
 //! per (minute, window) and updates the rollups of the touched minutes and hours in the same
-//! transaction, so dashboards never see events without their counts. Once a minute is over, its
-//! segments are merged into one block per window (compaction), so the steady state is one row per
-//! active (minute, window).
+//! transaction (adding the commit's keys, clicks and pointer positions to the per-hour rollups of
+//! [`crate::hourly`]), so dashboards never see events without their counts. Once a minute is
+//! over, its segments are merged into one block per window (compaction), so the steady state is
+//! one row per active (minute, window).
 //!
 //! A failed commit (a full disk, say) keeps the events in memory, is retried every
 //! [`RETRY_AFTER`], and is reported to the next caller that waits for the writer. Memory is bounded
@@ -22,11 +23,13 @@ use glasshouse_core::policy::Emitted;
 use rusqlite::{Connection, params};
 
 use crate::blocks::{
-    Caches, add_to_minute, compact_minute, log_activity, next_block_id, recompute_hour, window_id,
+    Caches, add_to_minute, app_of_window, compact_minute, log_activity, next_block_id,
+    recompute_hour, window_id,
 };
 use crate::codec;
 use crate::delete::{delete_all, delete_app, delete_range, describe};
 use crate::error::{SqlContext, StoreError};
+use crate::hourly::HourAcc;
 use crate::rollup::{hour_of_minute, minute_of};
 use crate::schema::BUSY_TIMEOUT;
 use crate::types::{ActivityKind, DeleteReport, Selection};
@@ -261,6 +264,8 @@ impl Writer {
                 self.dirty.extend(minutes);
                 let newest = self.newest_minute;
                 self.caches.accs.retain(|&(m, _), _| m >= newest - 2);
+                let hour = hour_of_minute(newest);
+                self.caches.extents.retain(|&(h, _), _| h >= hour - 1);
                 let over: Vec<i64> = self.dirty.range(..newest).copied().collect();
                 if !over.is_empty() {
                     self.compact(&over);
@@ -297,8 +302,11 @@ impl Writer {
                 .push(ev.clone());
         }
         let mut by_minute: BTreeMap<i64, Vec<(i64, Vec<StoredEvent>)>> = BTreeMap::new();
+        let mut hourly = HourAcc::default();
         for ((minute, wid), mut events) in groups {
             events.sort_by_key(|e| e.ts);
+            let app = app_of_window(&tx, path, &mut self.caches, wid)?;
+            hourly.push(hour_of_minute(minute), app, &events);
             let id = next_block_id(&tx, path, minute)?;
             let data = codec::encode(minute * MICROS_PER_MINUTE, &events);
             tx.prepare_cached("INSERT INTO blocks (id, window_id, data) VALUES (?1, ?2, ?3)")
@@ -314,6 +322,7 @@ impl Writer {
         for hour in hours {
             recompute_hour(&tx, path, hour)?;
         }
+        hourly.write(&tx, path, Some(&mut self.caches.extents))?;
         tx.commit().at(path)?;
         Ok(by_minute.into_keys().collect())
     }

@@ -11,8 +11,8 @@ use glasshouse_core::model::{
 };
 use glasshouse_core::policy::Emitted;
 use glasshouse_store::{
-    ActivityKind, Counts, ExportFilter, ExportRow, PauseInterval, Reader, Selection, Store,
-    StoreError, synth,
+    ActivityKind, CLICK_CELL_PX, ClickCell, Counts, ExportFilter, ExportRow, KeyCounts,
+    PauseInterval, Reader, Selection, Store, StoreError, synth,
 };
 
 const S: Micros = MICROS_PER_SEC;
@@ -116,9 +116,121 @@ fn reference(rows: &[ExportRow]) -> BTreeMap<(Micros, String), (Counts, u64)> {
     out
 }
 
+/// Key counts computed from scratch from exported events, sorted as the store sorts them.
+fn reference_keys(rows: &[ExportRow]) -> KeyCounts {
+    let mut by_key: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut by_category: BTreeMap<u8, u64> = BTreeMap::new();
+    for r in rows {
+        match r.event {
+            Stored::KeyDown { key, .. } => {
+                *by_key.entry(key.code()).or_default() += 1;
+                *by_category.entry(key.category().code()).or_default() += 1;
+            }
+            Stored::KeyDownCategory(c) => *by_category.entry(c.code()).or_default() += 1,
+            _ => {}
+        }
+    }
+    let mut by_key: Vec<(Key, u64)> = by_key
+        .into_iter()
+        .map(|(c, n)| (Key::from_code(c), n))
+        .collect();
+    by_key.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code().cmp(&b.0.code())));
+    let mut by_category: Vec<(KeyCategory, u64)> = by_category
+        .into_iter()
+        .map(|(c, n)| (KeyCategory::from_code(c).unwrap(), n))
+        .collect();
+    by_category.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code().cmp(&b.0.code())));
+    KeyCounts {
+        by_key,
+        by_category,
+    }
+}
+
+/// Click cells computed from scratch, row by row.
+fn reference_clicks(rows: &[ExportRow]) -> Vec<ClickCell> {
+    let mut cells: BTreeMap<(u32, u32), u64> = BTreeMap::new();
+    for r in rows {
+        if let Stored::ButtonDown { x, y, .. } = r.event {
+            let c = |v: i32| v.max(0) as u32 / CLICK_CELL_PX;
+            *cells.entry((c(y), c(x))).or_default() += 1;
+        }
+    }
+    cells
+        .into_iter()
+        .map(|((y, x), clicks)| ClickCell { x, y, clicks })
+        .collect()
+}
+
+/// The largest x and y of positions, computed from scratch.
+fn reference_extent(rows: &[ExportRow]) -> Option<(i32, i32)> {
+    rows.iter()
+        .filter_map(|r| match r.event {
+            Stored::Move { x, y }
+            | Stored::ButtonDown { x, y, .. }
+            | Stored::ButtonUp { x, y, .. } => Some((x, y)),
+            _ => None,
+        })
+        .reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)))
+}
+
+/// Checks the per-hour key, click and pointer rollups against a computation from `rows` (all
+/// stored events): over everything, and hour by hour.
+fn check_hourly_rollups(r: &Reader, rows: &[ExportRow]) {
+    let all = (Micros::MIN, Micros::MAX);
+    assert_eq!(r.key_counts(all.0, all.1).unwrap(), reference_keys(rows));
+    assert_eq!(r.click_cells(all.0, all.1).unwrap(), reference_clicks(rows));
+    assert_eq!(
+        r.pointer_extent(all.0, all.1).unwrap(),
+        reference_extent(rows)
+    );
+    let hours: std::collections::BTreeSet<Micros> =
+        rows.iter().map(|e| e.ts.div_euclid(H) * H).collect();
+    let (Some(&first), Some(&last)) = (hours.first(), hours.last()) else {
+        return;
+    };
+    // Nothing outside the hours with events.
+    for (since, until) in [(Micros::MIN, first), (last + H, Micros::MAX)] {
+        assert_eq!(r.key_counts(since, until).unwrap(), KeyCounts::default());
+        assert_eq!(r.click_cells(since, until).unwrap(), vec![]);
+        assert_eq!(r.pointer_extent(since, until).unwrap(), None);
+    }
+    let mut hour = first;
+    while hour <= last {
+        let in_hour: Vec<ExportRow> = rows
+            .iter()
+            .filter(|e| hour <= e.ts && e.ts < hour + H)
+            .cloned()
+            .collect();
+        // A range inside the hour covers the whole hour.
+        let (since, until) = (hour + 7 * M + 3, hour + 8 * M);
+        assert_eq!(
+            r.key_counts(since, until).unwrap(),
+            reference_keys(&in_hour),
+            "key counts of hour {hour}"
+        );
+        assert_eq!(
+            r.click_cells(since, until).unwrap(),
+            reference_clicks(&in_hour),
+            "click cells of hour {hour}"
+        );
+        assert_eq!(
+            r.pointer_extent(since, until).unwrap(),
+            reference_extent(&in_hour),
+            "pointer extent of hour {hour}"
+        );
+        hour += H;
+    }
+}
+
 /// Checks the stored minute and hour rollups against counts computed from the stored events.
 fn check_rollups(r: &Reader) {
     let rows = export_all(r);
+    check_hourly_rollups(r, &rows);
+    assert_eq!(r.count(&Selection::All).unwrap(), rows.len() as u64);
+    for app in r.apps().unwrap() {
+        let n = rows.iter().filter(|e| e.app == app.app).count() as u64;
+        assert_eq!(r.count(&Selection::App(app.app.to_uppercase())).unwrap(), n);
+    }
     let want = reference(&rows);
     let got: BTreeMap<(Micros, String), Counts> = r
         .minute_rollups(Micros::MIN, Micros::MAX)
@@ -382,7 +494,29 @@ fn export_gives_back_exactly_what_was_stored_in_time_order() {
 fn rollups_after_deletes_equal_a_recomputation() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&db(&dir)).unwrap();
-    let day = synth::workday(DAY, 3, 0.03);
+    let mut day = synth::workday(DAY, 3, 0.03);
+    // The synthetic day types at the full level: add keys stored at the other levels, and
+    // clicks off the left and top edges.
+    let other = win("editor", "notes");
+    for i in 0..40 {
+        let t = DAY + i * 47 * S + 11;
+        day.push(ev(
+            &other,
+            t,
+            Stored::KeyDownCategory(KeyCategory::ALL[i as usize % 8]),
+        ));
+        day.push(ev(&other, t + 1, Stored::KeyPress));
+        day.push(ev(
+            &other,
+            t + 2,
+            Stored::ButtonDown {
+                button: Button::Middle,
+                x: -(i as i32),
+                y: 30 - i as i32,
+            },
+        ));
+    }
+    day.sort_by_key(|e| e.1.ts);
     // Small steps exercise incremental counting, segments and their merging.
     append_in_steps(&store, &day, 2 * S);
     let r = store.reader().unwrap();
@@ -396,6 +530,10 @@ fn rollups_after_deletes_equal_a_recomputation() {
         .iter()
         .filter(|e| since <= e.1.ts && e.1.ts < until)
         .count() as u64;
+    assert_eq!(
+        r.count(&Selection::Range { since, until }).unwrap(),
+        in_range
+    );
     let report = store.delete(Selection::Range { since, until }).unwrap();
     assert_eq!(report.events, in_range);
     assert_eq!((report.since, report.until), (Some(since), Some(until)));
@@ -807,6 +945,40 @@ fn check_bytes_per_event(scale: f64, step: Micros) -> f64 {
     let export_time = t.elapsed();
     assert_eq!(exported, day.len() as u64);
     eprintln!("totals of the day: {totals_time:?}; export of all events: {export_time:?}");
+    let t = std::time::Instant::now();
+    let keys = r.key_counts(DAY, DAY + 24 * H).unwrap();
+    let cells = r.click_cells(DAY, DAY + 24 * H).unwrap();
+    let extent = r.pointer_extent(DAY, DAY + 24 * H).unwrap();
+    let hourly_time = t.elapsed();
+    assert_eq!(
+        keys.by_category.iter().map(|c| c.1).sum::<u64>(),
+        totals.counts.keys
+    );
+    assert_eq!(
+        cells.iter().map(|c| c.clicks).sum::<u64>(),
+        totals.counts.clicks
+    );
+    assert!(extent.is_some());
+    let t = std::time::Instant::now();
+    let feed = r.recent(200).unwrap();
+    let recent_time = t.elapsed();
+    assert_eq!(feed.len(), 200);
+    let ragged = Selection::Range {
+        since: DAY + 17 * M + 3 * S + 7,
+        until: DAY + 5 * H + 41 * M + 59 * S,
+    };
+    let t = std::time::Instant::now();
+    let n = r.count(&ragged).unwrap();
+    let count_time = t.elapsed();
+    let t = std::time::Instant::now();
+    let n_app = r.count(&Selection::App("firefox".into())).unwrap();
+    let count_app_time = t.elapsed();
+    assert!(n > 0 && n_app > 0);
+    eprintln!(
+        "key counts + click cells ({} cells) + extent of the day: {hourly_time:?}; recent(200): {recent_time:?}; \
+         count(range cutting two minutes, {n} events): {count_time:?}; count(app): {count_app_time:?}",
+        cells.len()
+    );
     drop(r);
     store.close().unwrap();
     let bytes = std::fs::metadata(&path).unwrap().len();
@@ -880,4 +1052,384 @@ fn handles_can_cross_threads() {
     fn sent<T: Send>() {}
     shared::<Store>();
     sent::<Reader>();
+}
+
+#[test]
+fn keys_clicks_and_pointer_extent_of_known_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    let ed = win("editor", "a");
+    let term = win("xterm", "b");
+    let ex = Arc::new(Window::excluded());
+    let t = DAY;
+    let key = |key, text: Option<&str>| Stored::KeyDown {
+        key,
+        text: text.map(str::to_owned),
+    };
+    let down = |button, x, y| Stored::ButtonDown { button, x, y };
+    store.append(vec![
+        ev(&ed, t, key(Key::KeyA, Some("a"))),
+        ev(&ed, t + 1, Stored::KeyUp { key: Key::KeyA }),
+        ev(&ed, t + S, key(Key::KeyA, None)),
+        ev(&ed, t + 2 * S, key(Key::Space, Some(" "))),
+        ev(&ex, t + 2 * S, Stored::Excluded),
+        ev(&term, t + 3 * S, key(Key::ShiftLeft, None)),
+        ev(
+            &term,
+            t + 4 * S,
+            Stored::KeyDownCategory(KeyCategory::Letter),
+        ),
+        ev(
+            &term,
+            t + 4 * S + 1,
+            Stored::KeyDownCategory(KeyCategory::Digit),
+        ),
+        // The counts level has no key identity nor category.
+        ev(&term, t + 5 * S, Stored::KeyPress),
+        ev(
+            &term,
+            t + 5 * S + 1,
+            Stored::KeyUpCategory(KeyCategory::Letter),
+        ),
+        ev(&ed, t + 6 * S, down(Button::Left, 0, 0)),
+        ev(&ed, t + 7 * S, down(Button::Left, 19, 19)),
+        ev(
+            &ed,
+            t + 8 * S,
+            Stored::ButtonUp {
+                button: Button::Left,
+                x: 19,
+                y: 19,
+            },
+        ),
+        ev(&term, t + 9 * S, down(Button::Right, 20, 39)),
+        ev(&term, t + 10 * S, down(Button::Left, -7, 45)),
+        ev(&ed, t + 11 * S, mv(1919, 3)),
+        ev(&ed, t + 12 * S, mv(-100, 1079)),
+        // The next hour.
+        ev(&ed, t + H + S, key(Key::KeyA, Some("a"))),
+        ev(&ed, t + H + 2 * S, down(Button::Left, 1000, 500)),
+        ev(&ed, t + H + 3 * S, mv(2500, 10)),
+    ]);
+    store.flush().unwrap();
+    let r = store.reader().unwrap();
+    let cell = |x, y, clicks| ClickCell { x, y, clicks };
+
+    let first = r.key_counts(t, t + H).unwrap();
+    assert_eq!(
+        first.by_key,
+        vec![(Key::KeyA, 2), (Key::Space, 1), (Key::ShiftLeft, 1)]
+    );
+    assert_eq!(
+        first.by_category,
+        vec![
+            (KeyCategory::Letter, 3),
+            (KeyCategory::Digit, 1),
+            (KeyCategory::Space, 1),
+            (KeyCategory::Modifier, 1),
+        ]
+    );
+    assert_eq!(
+        r.click_cells(t, t + H).unwrap(),
+        vec![cell(0, 0, 2), cell(1, 1, 1), cell(0, 2, 1)]
+    );
+    assert_eq!(r.pointer_extent(t, t + H).unwrap(), Some((1919, 1079)));
+
+    // Any range inside the second hour gives that whole hour.
+    let second = r.key_counts(t + H + 59 * M, t + 2 * H).unwrap();
+    assert_eq!(second.by_key, vec![(Key::KeyA, 1)]);
+    assert_eq!(second.by_category, vec![(KeyCategory::Letter, 1)]);
+    assert_eq!(
+        r.click_cells(t + H + 30 * M, t + H + 30 * M + 1).unwrap(),
+        vec![cell(50, 25, 1)]
+    );
+    assert_eq!(
+        r.pointer_extent(t + H, t + H + 1).unwrap(),
+        Some((2500, 500))
+    );
+
+    // Both hours.
+    let both = r.key_counts(t, t + 2 * H).unwrap();
+    assert_eq!(
+        both.by_key,
+        vec![(Key::KeyA, 3), (Key::Space, 1), (Key::ShiftLeft, 1)]
+    );
+    assert_eq!(
+        both.by_category,
+        vec![
+            (KeyCategory::Letter, 4),
+            (KeyCategory::Digit, 1),
+            (KeyCategory::Space, 1),
+            (KeyCategory::Modifier, 1),
+        ]
+    );
+    assert_eq!(
+        r.click_cells(t, t + 2 * H).unwrap(),
+        vec![cell(0, 0, 2), cell(1, 1, 1), cell(0, 2, 1), cell(50, 25, 1)]
+    );
+    assert_eq!(r.pointer_extent(t, t + 2 * H).unwrap(), Some((2500, 1079)));
+
+    // Empty ranges and hours without input.
+    assert_eq!(r.key_counts(t, t).unwrap(), KeyCounts::default());
+    assert_eq!(r.click_cells(t + 2 * H, t + 3 * H).unwrap(), vec![]);
+    assert_eq!(r.pointer_extent(t - H, t).unwrap(), None);
+
+    // Serialised with key names, and back.
+    let json = serde_json::to_string(&second).unwrap();
+    assert_eq!(
+        json,
+        r#"{"by_key":[["KeyA",1]],"by_category":[["letter",1]]}"#
+    );
+    assert_eq!(serde_json::from_str::<KeyCounts>(&json).unwrap(), second);
+    let unknown = r#"{"by_key":[["NoSuchKey",1]],"by_category":[]}"#;
+    assert!(serde_json::from_str::<KeyCounts>(unknown).is_err());
+    assert_eq!(
+        serde_json::to_string(&cell(50, 25, 1)).unwrap(),
+        r#"{"x":50,"y":25,"clicks":1}"#
+    );
+    check_rollups(&r);
+
+    // Deleting an application takes its keys, clicks and positions with it.
+    store.delete(Selection::App("XTERM".into())).unwrap();
+    let first = r.key_counts(t, t + H).unwrap();
+    assert_eq!(first.by_key, vec![(Key::KeyA, 2), (Key::Space, 1)]);
+    assert_eq!(
+        first.by_category,
+        vec![(KeyCategory::Letter, 2), (KeyCategory::Space, 1)]
+    );
+    assert_eq!(r.click_cells(t, t + H).unwrap(), vec![cell(0, 0, 2)]);
+    assert_eq!(r.pointer_extent(t, t + H).unwrap(), Some((1919, 1079)));
+    check_rollups(&r);
+
+    // Deleting a range inside an hour rebuilds that hour from what is left.
+    store
+        .delete(Selection::Range {
+            since: t + 6 * S,
+            until: t + 11 * S + 1,
+        })
+        .unwrap();
+    assert_eq!(r.click_cells(t, t + H).unwrap(), vec![]);
+    assert_eq!(r.pointer_extent(t, t + H).unwrap(), Some((-100, 1079)));
+    check_rollups(&r);
+    store.close().unwrap();
+}
+
+#[test]
+fn count_previews_exactly_what_a_delete_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    let w = win("Editor", "doc");
+    let other = win("mail", "inbox");
+    let ex = Arc::new(Window::excluded());
+    let t = DAY; // the start of an hour
+    let offsets = [
+        0,
+        10 * S,
+        59 * S + 999_999,
+        M,
+        M + 30 * S,
+        M + 30 * S,
+        2 * M + S,
+        59 * M + 59 * S,
+        H,
+        H + 5 * S,
+        2 * H + M,
+    ];
+    let mut events: Vec<Emitted> = offsets.iter().map(|&o| ev(&w, t + o, typed("x"))).collect();
+    events.push(ev(&other, t + 10 * S, mv(1, 2)));
+    events.push(ev(&ex, t + H + 20 * M, Stored::Excluded));
+    store.append(events);
+    store.flush().unwrap();
+    let r = store.reader().unwrap();
+    let range = |since, until| Selection::Range {
+        since: t + since,
+        until: t + until,
+    };
+    let cases = [
+        (range(0, M), 4),
+        (range(5 * S, M + 30 * S), 4),
+        (range(5 * S, M + 30 * S + 1), 6),
+        (range(10 * S, 10 * S + 1), 2),
+        (range(11 * S, 12 * S), 0),
+        (range(M, M), 0),
+        (range(M, 0), 0),
+        (range(-H, 3 * H), 13),
+        // Whole hour 1 from the hour rollups, whole minutes around it, and a cut minute.
+        (range(S, 2 * H + M), 11),
+        (range(S, 2 * H + M + 1), 12),
+        (
+            Selection::Range {
+                since: Micros::MIN,
+                until: t + H,
+            },
+            9,
+        ),
+        (Selection::App("editor".into()), 11),
+        (Selection::App("MAIL".into()), 1),
+        (Selection::App("nothing".into()), 0),
+        (Selection::All, 13),
+    ];
+    for (sel, want) in &cases {
+        assert_eq!(r.count(sel).unwrap(), *want, "{sel:?}");
+    }
+    // And a delete removes what the preview said, after which the preview is empty.
+    for sel in [range(5 * S, M + 30 * S + 1), range(S, 2 * H + M)] {
+        let n = r.count(&sel).unwrap();
+        assert_eq!(store.delete(sel.clone()).unwrap().events, n);
+        assert_eq!(r.count(&sel).unwrap(), 0);
+    }
+    assert_eq!(r.count(&Selection::All).unwrap(), 13 - 6 - 5);
+    check_rollups(&r);
+    store.close().unwrap();
+}
+
+#[test]
+fn recent_gives_the_newest_events_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    let r = store.reader().unwrap();
+    assert_eq!(r.recent(10).unwrap(), vec![]);
+    let a = win("a", "one");
+    let b = win("b", "two");
+    store.append(vec![
+        ev(&a, DAY, typed("1")),
+        ev(&b, DAY + 5, mv(1, 1)),
+        ev(&a, DAY + M + S, typed("2")),
+    ]);
+    store.flush().unwrap();
+    // Committed separately: a second segment of the same minute, with a tie in time.
+    store.append(vec![
+        ev(&b, DAY + M + S, mv(2, 2)),
+        ev(&a, DAY + M + 2 * S, typed("3")),
+    ]);
+    store.flush().unwrap();
+    let got: Vec<(Micros, String, Stored)> = r
+        .recent(3)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.ts - DAY, e.app, e.event))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (M + S, "a".into(), typed("2")),
+            (M + S, "b".into(), mv(2, 2)),
+            (M + 2 * S, "a".into(), typed("3")),
+        ]
+    );
+    assert_eq!(r.recent(0).unwrap(), vec![]);
+    assert_eq!(r.recent(1).unwrap()[0].title, "one");
+
+    // On a busier day, it is always the tail of the export.
+    store.append(synth::workday(DAY + H, 8, 0.01));
+    store.flush().unwrap();
+    let all = export_all(&r);
+    for n in [1, 2, 7, 100, 5000, all.len() - 1, all.len(), all.len() + 5] {
+        assert_eq!(
+            r.recent(n).unwrap(),
+            all[all.len().saturating_sub(n)..].to_vec(),
+            "limit {n}"
+        );
+    }
+    store.close().unwrap();
+}
+
+#[test]
+fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = Store::open(&path).unwrap();
+    let w = win("editor", "doc");
+    let mut day = synth::workday(DAY, 21, 0.02);
+    day.push(ev(
+        &w,
+        DAY + 3 * H,
+        Stored::KeyDownCategory(KeyCategory::Punctuation),
+    ));
+    day.push(ev(
+        &w,
+        DAY + 3 * H + S,
+        Stored::ButtonDown {
+            button: Button::Left,
+            x: 4000,
+            y: -3,
+        },
+    ));
+    append_in_steps(&store, &day, 30 * S);
+    store.close().unwrap();
+    let r = Reader::open(&path).unwrap();
+    let rows = export_all(&r);
+    let keys = r.key_counts(Micros::MIN, Micros::MAX).unwrap();
+    let cells = r.click_cells(Micros::MIN, Micros::MAX).unwrap();
+    assert!(keys.by_key.len() > 5 && cells.len() > 5);
+    drop(r);
+
+    // Turn it into what version 1 left: the same tables, without those version 2 added.
+    let tables = |c: &rusqlite::Connection| -> Vec<String> {
+        let mut s = c
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .unwrap();
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "DROP TABLE key_rollups; DROP TABLE click_rollups; DROP TABLE pointer_rollups;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        assert_eq!(
+            tables(&c),
+            [
+                "activity",
+                "apps",
+                "blocks",
+                "hour_rollups",
+                "minute_rollups",
+                "pauses",
+                "windows"
+            ]
+        );
+    }
+    // A reader does not upgrade; it says what to do.
+    let err = Reader::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Outdated {
+                found: 1,
+                known: 2,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let store = Store::open(&path).unwrap();
+    let r = store.reader().unwrap();
+    assert_eq!(export_all(&r), rows);
+    assert_eq!(r.key_counts(Micros::MIN, Micros::MAX).unwrap(), keys);
+    assert_eq!(r.click_cells(Micros::MIN, Micros::MAX).unwrap(), cells);
+    assert_eq!(
+        r.pointer_extent(DAY + 3 * H, DAY + 3 * H + 1)
+            .unwrap()
+            .map(|p| p.0),
+        Some(4000)
+    );
+    check_rollups(&r);
+    // And it keeps counting after the upgrade.
+    store.append(vec![ev(&w, DAY + 5 * H, typed("z"))]);
+    store.flush().unwrap();
+    check_rollups(&r);
+    drop(r);
+    store.close().unwrap();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(tables(&c).len(), 10);
 }
