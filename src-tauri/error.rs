@@ -16,6 +16,9 @@ pub enum AppError {
     /// The user's request cannot be carried out as given.
     #[error("{0}")]
     Usage(String),
+    /// The desktop shell (window, tray, event loop) failed.
+    #[error("the desktop app could not start: {0}")]
+    Desktop(String),
     /// The user declined a confirmation.
     #[error("nothing was deleted")]
     Declined,

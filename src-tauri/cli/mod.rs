@@ -6,6 +6,7 @@ mod export;
 mod format;
 mod log;
 mod record;
+pub use record::worker_config;
 mod stats;
 mod status;
 
@@ -27,6 +28,10 @@ pub struct Cli {
     /// (also: GLASSHOUSE_DATA_DIR).
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+
+    /// With no command: open the dashboard as soon as the tray app starts.
+    #[arg(long)]
+    show: bool,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -98,13 +103,7 @@ fn init_logging() {
 fn run(cli: Cli) -> Result<(), AppError> {
     let paths = Paths::resolve(cli.data_dir.as_deref())?;
     match cli.command {
-        None => {
-            eprintln!(
-                "glasshouse: the tray app is not part of this build yet; recording headless \
-                 (Ctrl-C to stop). Run `glasshouse --help` for all commands."
-            );
-            record::run(&paths, None)
-        }
+        None => crate::app::run(&paths, cli.show),
         Some(Command::Record { duration }) => record::run(&paths, duration.as_deref()),
         Some(Command::Status { json }) => status::run(&paths, json),
         Some(Command::Pause { duration }) => status::pause(&paths, duration.as_deref()),

@@ -24,6 +24,7 @@ pub fn run(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
     let recorder = Recorder::start(RecorderOptions {
         paths: paths.clone(),
         worker: Some(worker_config()?),
+        observer: None,
     })?;
     eprintln!(
         "Recording to {} (pid {}). Stop with Ctrl-C; pause with `glasshouse pause`.",

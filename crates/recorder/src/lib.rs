@@ -17,4 +17,4 @@ pub mod signals;
 
 pub use error::RecorderError;
 pub use protocol::{Request, Response, State, Status};
-pub use runtime::{Recorder, RecorderOptions};
+pub use runtime::{Observer, Recorder, RecorderOptions};

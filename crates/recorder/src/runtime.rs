@@ -36,11 +36,38 @@ const SETTINGS_EVERY: Duration = Duration::from_secs(2);
 const DRAIN_LIMIT: usize = 50_000;
 
 /// How to start a recorder.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RecorderOptions {
     pub paths: Paths,
     /// How to run the capture worker; `None` records nothing (for tests of the rest).
     pub worker: Option<SupervisorConfig>,
+    /// Who is told about what happens (the desktop app's window and tray); `None` for the CLI.
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for RecorderOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecorderOptions")
+            .field("paths", &self.paths)
+            .field("worker", &self.worker)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+/// Hooks through which a shell (the tray app) follows the recorder. Called on the pipeline
+/// thread: implementations must return quickly (hand work to another thread).
+pub trait Observer: Send + Sync + 'static {
+    /// Events the policy let through, handed to the store (committed within 250 ms).
+    fn stored(&self, _events: &[Emitted]) {}
+    /// The state changed: paused, resumed, a timed pause ended, capture lost or back, settings.
+    fn state_changed(&self, _status: &Status) {}
+    /// Stored data changed other than by recording: a delete or the retention clean-up.
+    fn data_changed(&self) {}
+    /// Someone asked for the dashboard (a second launch). Returns whether it was shown.
+    fn show(&self) -> bool {
+        false
+    }
 }
 
 type Command = (Request, Sender<Response>);
@@ -90,6 +117,7 @@ impl Recorder {
         let (commands, command_rx) = mpsc::channel::<Command>();
         let stop = Arc::new(AtomicBool::new(false));
         let mut pipeline = Pipeline {
+            observer: opts.observer,
             paths: paths.clone(),
             settings,
             policy,
@@ -177,6 +205,7 @@ fn ask(commands: &Sender<Command>, req: Request) -> Response {
 }
 
 struct Pipeline {
+    observer: Option<Arc<dyn Observer>>,
     paths: Paths,
     settings: Settings,
     policy: Policy,
@@ -241,6 +270,7 @@ impl Pipeline {
                 ActivityKind::Resume,
                 &format!("timed pause ended at {}", format_local_short(until)),
             ));
+            self.state_changed(now);
         }
         if self.last_settings_check.elapsed() >= SETTINGS_EVERY {
             self.last_settings_check = Instant::now();
@@ -249,8 +279,10 @@ impl Pipeline {
                 self.settings_mtime = m;
                 // A file being edited may be invalid for a moment: keep the settings in force
                 // and say why, rather than guess.
-                if let Err(e) = self.reload_settings() {
-                    tracing::error!("settings not applied: {e}");
+                match self.reload_settings() {
+                    Ok(true) => self.state_changed(now),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!("settings not applied: {e}"),
                 }
             }
         }
@@ -267,6 +299,9 @@ impl Pipeline {
 
     fn push(&mut self) {
         if !self.out.is_empty() {
+            if let Some(o) = &self.observer {
+                o.stored(&self.out);
+            }
             self.store.append(std::mem::take(&mut self.out));
         }
     }
@@ -311,10 +346,34 @@ impl Pipeline {
             self.note(self.store.log(ActivityKind::Capture, &detail));
         }
         self.capture_error = error;
+        self.state_changed(now_micros());
+    }
+
+    fn state_changed(&self, now: Micros) {
+        if let Some(o) = &self.observer {
+            match self.status(now) {
+                Ok(status) => o.state_changed(&status),
+                Err(e) => tracing::error!("status: {e}"),
+            }
+        }
     }
 
     fn handle(&mut self, req: Request) -> Response {
-        match self.try_handle(req) {
+        let changes_state = matches!(
+            req,
+            Request::Pause { .. } | Request::Resume | Request::ReloadSettings
+        );
+        let changes_data = matches!(req, Request::Delete { .. });
+        let response = self.try_handle(req);
+        if response.is_ok() {
+            if changes_state {
+                self.state_changed(now_micros());
+            }
+            if changes_data && let Some(o) = &self.observer {
+                o.data_changed();
+            }
+        }
+        match response {
             Ok(r) => r,
             Err(e) => Response::Error {
                 kind: e.kind().into(),
@@ -362,7 +421,7 @@ impl Pipeline {
                 Ok(Response::Ok)
             }
             Request::ReloadSettings => {
-                self.reload_settings()?;
+                let _changed = self.reload_settings()?;
                 Ok(Response::Status(Box::new(self.status(now)?)))
             }
             Request::Show => Err(RecorderError::Protocol(
@@ -372,15 +431,19 @@ impl Pipeline {
         }
     }
 
-    fn reload_settings(&mut self) -> Result<(), RecorderError> {
+    /// Re-reads the settings file; returns whether anything changed.
+    fn reload_settings(&mut self) -> Result<bool, RecorderError> {
         let settings = Settings::load(&self.paths.settings_file)?;
-        if settings != self.settings {
-            self.policy.update_settings(&settings);
-            self.store
-                .log(ActivityKind::Settings, &describe_settings(&settings))?;
-            self.settings = settings;
+        if settings == self.settings {
+            return Ok(false);
         }
-        Ok(())
+        self.policy.update_settings(&settings);
+        self.store
+            .log(ActivityKind::Settings, &describe_settings(&settings))?;
+        self.settings = settings;
+        // The next look at the file's modification time must not reload it again.
+        self.settings_mtime = mtime(&self.paths.settings_file);
+        Ok(true)
     }
 
     fn status(&self, now: Micros) -> Result<Status, RecorderError> {

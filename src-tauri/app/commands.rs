@@ -1,0 +1,263 @@
+//! The commands the dashboard calls. Each converts and delegates; errors cross as
+//! `{ kind, message }` ([`IpcError`]). The capability file grants exactly these.
+
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Runtime, State};
+
+use glasshouse_core::model::{MICROS_PER_SEC, Micros, now_micros};
+use glasshouse_core::settings::{CaptureLevel, MOUSE_RATE_RANGE, RETENTION_RANGE, Settings};
+use glasshouse_core::time::{local_day_bounds, parse_time};
+use glasshouse_recorder::protocol::DeleteWhat;
+use glasshouse_recorder::{Request, Response, Status};
+use glasshouse_store::{ActivityEntry, DeleteReport, Selection};
+
+use super::autostart;
+use super::dashboard::{self, Dashboard};
+use super::feed::FeedItem;
+use super::ipc::IpcError;
+use super::state::{self, AppState};
+
+fn expect_status(r: Response) -> Result<Status, IpcError> {
+    match r {
+        Response::Status(s) => Ok(*s),
+        other => Err(IpcError::new(
+            "recorder",
+            format!("unexpected answer {other:?}"),
+        )),
+    }
+}
+
+#[tauri::command]
+pub fn status(state: State<'_, AppState>) -> Result<Status, IpcError> {
+    state.status()
+}
+
+/// Pauses for `minutes`, or until resumed when `minutes` is absent.
+#[tauri::command]
+pub fn pause(state: State<'_, AppState>, minutes: Option<u32>) -> Result<Status, IpcError> {
+    let until = minutes.map(|m| now_micros() + i64::from(m) * 60 * MICROS_PER_SEC);
+    expect_status(state.request(Request::Pause { until })?)
+}
+
+#[tauri::command]
+pub fn resume(state: State<'_, AppState>) -> Result<Status, IpcError> {
+    expect_status(state.request(Request::Resume)?)
+}
+
+/// Everything the dashboard draws: counters, per-app tables and the charts as SVG.
+#[tauri::command]
+pub fn dashboard(state: State<'_, AppState>, dark: Option<bool>) -> Result<Dashboard, IpcError> {
+    let status = state.status()?;
+    dashboard::build(&state.reader()?, &status, dark.unwrap_or(false))
+}
+
+#[tauri::command]
+pub fn live_feed(state: State<'_, AppState>) -> Vec<FeedItem> {
+    state
+        .shared
+        .feed
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .items()
+}
+
+/// The settings and the apps seen recently (to pick exclusions from).
+#[derive(Debug, Serialize)]
+pub struct SettingsView {
+    pub settings: Settings,
+    pub recent_apps: Vec<String>,
+    pub mouse_rate_range: (u32, u32),
+    pub retention_range: (u32, u32),
+}
+
+#[tauri::command]
+pub fn settings(state: State<'_, AppState>) -> Result<SettingsView, IpcError> {
+    let settings = Settings::load(&state.paths.settings_file)?;
+    let recent_apps = state
+        .reader()?
+        .apps()?
+        .into_iter()
+        .map(|a| a.app)
+        .take(30)
+        .collect();
+    Ok(SettingsView {
+        settings,
+        recent_apps,
+        mouse_rate_range: MOUSE_RATE_RANGE,
+        retention_range: RETENTION_RANGE,
+    })
+}
+
+/// Settings as the dashboard sends them.
+#[derive(Debug, Deserialize)]
+pub struct SettingsInput {
+    pub capture_level: CaptureLevel,
+    pub excluded_apps: Vec<String>,
+    pub mouse_rate: u32,
+    pub retention_days: u32,
+}
+
+#[tauri::command]
+pub fn save_settings(
+    state: State<'_, AppState>,
+    input: SettingsInput,
+) -> Result<SettingsView, IpcError> {
+    let check = |v: u32, (lo, hi): (u32, u32), what: &str| {
+        if (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err(IpcError::new(
+                "invalid",
+                format!("{what} must be from {lo} to {hi}."),
+            ))
+        }
+    };
+    check(input.mouse_rate, MOUSE_RATE_RANGE, "The mouse rate")?;
+    check(input.retention_days, RETENTION_RANGE, "Retention")?;
+    let mut excluded: Vec<String> = Vec::new();
+    for app in input
+        .excluded_apps
+        .iter()
+        .map(|a| a.trim())
+        .filter(|a| !a.is_empty())
+    {
+        if !excluded.iter().any(|e| e.eq_ignore_ascii_case(app)) {
+            excluded.push(app.to_owned());
+        }
+    }
+    let settings = Settings {
+        capture_level: input.capture_level,
+        excluded_apps: excluded,
+        mouse_rate: input.mouse_rate,
+        retention_days: input.retention_days,
+    };
+    settings.save(&state.paths.settings_file)?;
+    state.request(Request::ReloadSettings)?;
+    self::settings(state)
+}
+
+/// What the dashboard can delete.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "what", rename_all = "snake_case")]
+pub enum DeleteInput {
+    /// The last `minutes` minutes.
+    Last {
+        minutes: u32,
+    },
+    Today,
+    /// A custom range, as `YYYY-MM-DDTHH:MM` local times or RFC 3339.
+    Range {
+        since: String,
+        until: String,
+    },
+    App {
+        app: String,
+    },
+    All,
+}
+
+fn resolve(input: &DeleteInput) -> Result<DeleteWhat, IpcError> {
+    let now = now_micros();
+    Ok(match input {
+        DeleteInput::Last { minutes } => DeleteWhat::Range {
+            since: now - i64::from(*minutes) * 60 * MICROS_PER_SEC,
+            until: now + MICROS_PER_SEC,
+        },
+        DeleteInput::Today => {
+            let (since, until) = local_day_bounds(chrono::Local::now().date_naive());
+            DeleteWhat::Range { since, until }
+        }
+        DeleteInput::Range { since, until } => {
+            let (since, until) = (parse_time(since)?, parse_time(until)?);
+            if until <= since {
+                return Err(IpcError::new(
+                    "invalid",
+                    "The end of the range must be after its start.",
+                ));
+            }
+            DeleteWhat::Range { since, until }
+        }
+        DeleteInput::App { app } if app.trim().is_empty() => {
+            return Err(IpcError::new("invalid", "Choose an app to delete."));
+        }
+        DeleteInput::App { app } => DeleteWhat::App {
+            app: app.trim().to_owned(),
+        },
+        DeleteInput::All => DeleteWhat::All,
+    })
+}
+
+/// What a delete would remove, for the confirmation.
+#[derive(Debug, Serialize)]
+pub struct DeletePreview {
+    pub events: u64,
+    pub description: String,
+}
+
+fn describe(what: &DeleteWhat) -> String {
+    use glasshouse_core::time::format_local_short;
+    match what {
+        DeleteWhat::All => "everything recorded".into(),
+        DeleteWhat::App { app } => format!("every event of {app}, with its window titles"),
+        DeleteWhat::Range { since, until } => {
+            let until: Micros = (*until).min(now_micros());
+            format!(
+                "everything from {} to {}",
+                format_local_short(*since),
+                format_local_short(until)
+            )
+        }
+    }
+}
+
+#[tauri::command]
+pub fn delete_preview(
+    state: State<'_, AppState>,
+    input: DeleteInput,
+) -> Result<DeletePreview, IpcError> {
+    let what = resolve(&input)?;
+    let events = state.reader()?.count(&Selection::from(what.clone()))?;
+    Ok(DeletePreview {
+        events,
+        description: describe(&what),
+    })
+}
+
+#[tauri::command]
+pub fn delete(state: State<'_, AppState>, input: DeleteInput) -> Result<DeleteReport, IpcError> {
+    let what = resolve(&input)?;
+    match state.request(Request::Delete { what })? {
+        Response::Deleted(report) => Ok(report),
+        other => Err(IpcError::new(
+            "recorder",
+            format!("unexpected answer {other:?}"),
+        )),
+    }
+}
+
+#[tauri::command]
+pub fn activity(
+    state: State<'_, AppState>,
+    limit: Option<usize>,
+) -> Result<Vec<ActivityEntry>, IpcError> {
+    Ok(state.reader()?.activity(limit.unwrap_or(200).min(2000))?)
+}
+
+#[tauri::command]
+pub fn autostart() -> Result<bool, IpcError> {
+    Ok(autostart::enabled()?)
+}
+
+#[tauri::command]
+pub fn set_autostart<R: Runtime>(
+    _app: AppHandle<R>,
+    state: State<'_, AppState>,
+    enabled: bool,
+) -> Result<bool, IpcError> {
+    Ok(autostart::set(enabled, &state.paths)?)
+}
+
+/// Today's counters (the dashboard also receives them as events).
+pub fn counters(state: &AppState) -> Result<state::Counters, IpcError> {
+    state::counters(&state.reader()?)
+}
