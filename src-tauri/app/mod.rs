@@ -14,6 +14,9 @@ pub mod state;
 pub mod tray;
 pub mod window;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
