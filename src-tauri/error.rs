@@ -32,6 +32,11 @@ impl AppError {
             | AppError::Core(glasshouse_core::CoreError::BadDuration { .. })
             | AppError::Core(glasshouse_core::CoreError::BadTime { .. }) => 2,
             AppError::Recorder(glasshouse_recorder::RecorderError::NotRunning { .. }) => 3,
+            AppError::Recorder(glasshouse_recorder::RecorderError::Remote { kind, .. })
+                if kind == "invalid" || kind == "bad_request" =>
+            {
+                2
+            }
             _ => 1,
         }
     }

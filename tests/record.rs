@@ -7,6 +7,14 @@ use serde_json::Value;
 
 use crate::util::{App, XSession, canary, wait_for, x_available};
 
+/// Every typed character in the export, concatenated.
+fn all_text(app: &App) -> String {
+    app.export(&[])
+        .iter()
+        .filter_map(|e| e["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
 fn count(events: &[Value], title: &str, kind: &str) -> usize {
     events
         .iter()
@@ -248,4 +256,80 @@ fn excluded_apps_and_capture_levels_apply_while_recording() {
     assert!(log.contains("capture level categories"), "{log}");
     let (status, _) = rec.stop();
     assert!(status.success());
+}
+
+#[test]
+fn keys_typed_the_moment_a_password_prompt_appears_are_not_stored() {
+    if !x_available() {
+        return;
+    }
+    let mut x = XSession::start();
+    let app = App::new(Some(x.display_name()));
+    let plain = canary("plain");
+    let win_plain = x.xterm(&plain);
+    let secret_title = canary("vault");
+    // An xterm that presents itself as a password manager (WM_CLASS KeePassXC, excluded by default).
+    let win_secret = x.xterm_with_class(&secret_title, "KeePassXC");
+    let rec = app.record();
+    x.focus(&win_plain);
+    x.type_text("before");
+    // Input in the last 200 ms before a switch to an excluded app is treated as the excluded
+    // app's (FOCUS_GRACE): leave a person's pause between typing and switching.
+    std::thread::sleep(Duration::from_millis(400));
+    let secret = canary("pw");
+    for _ in 0..3 {
+        // Switch and type at once, without waiting for the window manager to confirm the focus.
+        x.xdotool(&[
+            "windowactivate",
+            &win_secret,
+            "type",
+            "--delay",
+            "1",
+            &secret,
+        ]);
+        x.focus(&win_plain);
+    }
+    x.type_text("after");
+    wait_for("typing after the prompt", Duration::from_secs(10), || {
+        all_text(&app).contains("after").then_some(())
+    });
+    let text = all_text(&app);
+    assert!(text.contains("before"), "{text}");
+    // Not one character of the secret, in any window: its letters would spell a run of it.
+    for window in secret.as_bytes().windows(3) {
+        let run = std::str::from_utf8(window).unwrap();
+        assert!(
+            !text.contains(run),
+            "{run} of the secret was stored: {text}"
+        );
+    }
+    assert!(!app.stored_bytes_contain(&secret_title));
+    let (status, _) = rec.stop();
+    assert!(status.success());
+}
+
+#[test]
+fn ctrl_c_stores_everything_typed_before_it() {
+    if !x_available() {
+        return;
+    }
+    let mut x = XSession::start();
+    let app = App::new(Some(x.display_name()));
+    let title = canary("ctrlc");
+    let win = x.xterm(&title);
+    let rec = app.record_in_own_group();
+    x.focus(&win);
+    let typed = canary("last");
+    x.type_text(&typed);
+    // A terminal's Ctrl-C goes to the whole process group, capture process included.
+    let (status, log) = rec.interrupt_group();
+    assert!(status.success(), "exit 0 on Ctrl-C: {status} {log}");
+    assert!(
+        !log.contains("capture unavailable"),
+        "a deliberate stop is not an outage: {log}"
+    );
+    assert!(
+        app.typed_in(&title).contains(&typed),
+        "the last keys before Ctrl-C were lost"
+    );
 }

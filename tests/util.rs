@@ -203,6 +203,29 @@ impl XSession {
         id.lines().next().unwrap_or_default().to_owned()
     }
 
+    /// Opens an xterm whose WM_CLASS is `class` (as a password manager's window would be).
+    pub fn xterm_with_class(&mut self, title: &str, class: &str) -> String {
+        let child = Command::new("xterm")
+            .args([
+                "-class",
+                class,
+                "-T",
+                title,
+                "-geometry",
+                "60x10+500+300",
+                "-e",
+                "cat",
+            ])
+            .env("DISPLAY", self.display_name())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start xterm");
+        self.clients.push(child);
+        let id = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
+        id.lines().next().unwrap_or_default().to_owned()
+    }
+
     /// Gives `window` the focus and waits until the window manager says it has it.
     pub fn focus(&self, window: &str) {
         self.xdotool(&["windowactivate", "--sync", window]);
@@ -291,12 +314,25 @@ impl App {
 
     /// Starts `glasshouse record` and waits until `status` says it is recording.
     pub fn record(&self) -> Recording {
+        self.start_recording(false)
+    }
+
+    /// Like [`App::record`], in a process group of its own, as a shell starts a foreground job.
+    pub fn record_in_own_group(&self) -> Recording {
+        self.start_recording(true)
+    }
+
+    fn start_recording(&self, own_group: bool) -> Recording {
+        use std::os::unix::process::CommandExt;
         let log = self
             .runtime
             .path()
             .join(format!("record-{}.log", canary("")));
-        let child = self
-            .cmd(&["record"])
+        let mut cmd = self.cmd(&["record"]);
+        if own_group {
+            cmd.process_group(0);
+        }
+        let child = cmd
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -368,12 +404,20 @@ impl Recording {
     }
 
     /// Sends SIGTERM and returns the exit status and stderr.
-    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+    pub fn stop(self) -> (std::process::ExitStatus, String) {
+        let pid = self.pid().to_string();
+        self.signal(&["-TERM", &pid])
+    }
+
+    /// Sends SIGINT to the recorder's whole process group, as Ctrl-C in a terminal does.
+    pub fn interrupt_group(self) -> (std::process::ExitStatus, String) {
+        let group = format!("-{}", self.pid());
+        self.signal(&["-INT", "--", &group])
+    }
+
+    fn signal(mut self, args: &[&str]) -> (std::process::ExitStatus, String) {
         let mut child = self.child.take().unwrap();
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
+        Command::new("kill").args(args).status().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while child.try_wait().unwrap().is_none() {
             assert!(Instant::now() < deadline, "record did not stop on SIGTERM");

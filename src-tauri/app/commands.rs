@@ -161,7 +161,7 @@ fn resolve(input: &DeleteInput) -> Result<DeleteWhat, IpcError> {
     Ok(match input {
         DeleteInput::Last { minutes } => DeleteWhat::Range {
             since: now - i64::from(*minutes) * 60 * MICROS_PER_SEC,
-            until: now + MICROS_PER_SEC,
+            until: now,
         },
         DeleteInput::Today => {
             let (since, until) = local_day_bounds(chrono::Local::now().date_naive());

@@ -46,10 +46,11 @@ fn selection(args: &DeleteArgs) -> Result<DeleteWhat, AppError> {
         return Ok(DeleteWhat::App { app: app.clone() });
     }
     if let Some(last) = &args.last {
+        // Up to the moment of asking: what was captured by then but is still on its way is
+        // dropped by the recorder as it arrives.
         return Ok(DeleteWhat::Range {
             since: now - parse_duration(last)?,
-            // Include whatever is still arriving for "now".
-            until: now + 1_000_000,
+            until: now,
         });
     }
     let since = parse_time(args.since.as_deref().unwrap_or("now"))?;
@@ -122,11 +123,7 @@ fn describe_what_went(report: &DeleteReport, args: &DeleteArgs) -> String {
 
 fn delete_offline(paths: &Paths, what: DeleteWhat) -> Result<DeleteReport, AppError> {
     if !paths.database().exists() {
-        return Ok(DeleteReport {
-            events: 0,
-            since: None,
-            until: None,
-        });
+        return Ok(DeleteReport::default());
     }
     // Hold the instance lock so no recorder starts writing while we delete.
     let _lock = InstanceLock::acquire(paths)?;

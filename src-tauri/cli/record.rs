@@ -32,6 +32,11 @@ pub fn run(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
         std::process::id()
     );
     while !signals::stop_requested() && deadline.is_none_or(|d| Instant::now() < d) {
+        if !recorder.is_alive() {
+            // The pipeline only stops by itself when the store failed: say why and exit non-zero.
+            recorder.shutdown()?;
+            return Err(AppError::Usage("recording stopped unexpectedly".into()));
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     recorder.shutdown()?;

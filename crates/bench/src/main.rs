@@ -67,11 +67,13 @@ fn feed(store: &Store, items: impl Iterator<Item = Item>) -> u64 {
     let mut policy = Policy::new(&Settings::default());
     let mut out = Vec::with_capacity(4096);
     let mut n = 0u64;
+    let mut last_ts = 0;
     for item in items {
         match item {
-            Item::Focus(w) => policy.set_focus(w, &mut out),
+            Item::Focus(w) => policy.set_focus(w, last_ts, &mut out),
             Item::Input(ev) => {
                 n += 1;
+                last_ts = ev.ts;
                 policy.apply(ev, &mut out);
             }
         }

@@ -87,6 +87,54 @@ impl Pauses {
     }
 }
 
+/// How far back a switch to an excluded app reaches: input captured this long before the focus
+/// change was reported is treated as the excluded app's. The report trails the switch by a few
+/// X round trips (and, without a window manager, by up to one key press).
+pub const FOCUS_GRACE: Micros = 200_000;
+
+/// How long the recorder holds events back before the store sees them, so that a late focus
+/// report can still turn them into "time in an excluded app". Must exceed [`FOCUS_GRACE`].
+pub const RECORDER_HOLD: Micros = 300_000;
+
+/// How long deletions are remembered, to catch events that were in flight when they ran.
+const FORGET_MEMORY: Micros = 10 * MICROS_PER_SEC;
+
+/// Input that was deleted while it may still have been on its way: it must not be stored late.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forget {
+    Range {
+        since: Micros,
+        until: Micros,
+    },
+    /// Everything of an app (matched case-insensitively) captured before `until`.
+    App {
+        app: String,
+        until: Micros,
+    },
+    /// Everything captured before `until`.
+    Everything {
+        until: Micros,
+    },
+}
+
+impl Forget {
+    fn covers(&self, app: &str, ts: Micros) -> bool {
+        match self {
+            Forget::Range { since, until } => ts >= *since && ts < *until,
+            Forget::App { app: a, until } => ts < *until && a.eq_ignore_ascii_case(app),
+            Forget::Everything { until } => ts < *until,
+        }
+    }
+
+    fn until(&self) -> Micros {
+        match self {
+            Forget::Range { until, .. }
+            | Forget::App { until, .. }
+            | Forget::Everything { until } => *until,
+        }
+    }
+}
+
 /// Applies the settings and pauses to captured input.
 #[derive(Debug)]
 pub struct Policy {
@@ -100,9 +148,13 @@ pub struct Policy {
     pending_move: Option<(Arc<Window>, Micros, i32, i32)>,
     last_move_emit: Micros,
     last_excluded_sec: Micros,
+    hold: Micros,
+    held: VecDeque<Emitted>,
+    forgotten: Vec<Forget>,
 }
 
 impl Policy {
+    /// A policy that emits events as soon as it has decided on them.
     pub fn new(settings: &Settings) -> Policy {
         let mut p = Policy {
             level: settings.capture_level,
@@ -115,9 +167,18 @@ impl Policy {
             pending_move: None,
             last_move_emit: Micros::MIN,
             last_excluded_sec: Micros::MIN,
+            hold: 0,
+            held: VecDeque::new(),
+            forgotten: Vec::new(),
         };
         p.update_settings(settings);
         p
+    }
+
+    /// Holds events back for `hold` before [`Policy::flush`] lets them go (see [`RECORDER_HOLD`]).
+    pub fn with_hold(mut self, hold: Micros) -> Policy {
+        self.hold = hold.max(0);
+        self
     }
 
     /// Applies changed settings to events from now on.
@@ -146,25 +207,70 @@ impl Policy {
     }
 
     fn is_excluded(&self, w: &Window) -> bool {
-        self.excluded_apps.iter().any(|e| {
-            e.eq_ignore_ascii_case(&w.app)
-                || (!w.class.is_empty() && e.eq_ignore_ascii_case(&w.class))
-        })
+        self.excluded_apps
+            .iter()
+            .any(|e| app_matches(e, &w.app) || app_matches(e, &w.class))
     }
 
-    /// The focus moved to `window`. A held-back mouse movement is emitted first, in its old window.
-    pub fn set_focus(&mut self, window: Window, out: &mut Vec<Emitted>) {
+    fn dropped(&self, app: &str, ts: Micros) -> bool {
+        self.pauses.covers(ts) || self.forgotten.iter().any(|f| f.covers(app, ts))
+    }
+
+    fn emit(&mut self, item: Emitted, out: &mut Vec<Emitted>) {
+        if self.hold == 0 {
+            out.push(item);
+        } else {
+            self.held.push_back(item);
+        }
+    }
+
+    /// The focus moved to `window`, as reported at `ts`. A held-back mouse movement is emitted
+    /// first, in its old window. When the new window is excluded, input held back from the last
+    /// [`FOCUS_GRACE`] before `ts` is treated as the excluded app's: the report may trail the
+    /// first keys typed into it.
+    pub fn set_focus(&mut self, window: Window, ts: Micros, out: &mut Vec<Emitted>) {
         if *self.focus == window {
             return;
         }
         self.emit_pending(out);
         self.focus_excluded = self.is_excluded(&window);
+        if self.focus_excluded {
+            self.scrub_since(ts.saturating_sub(FOCUS_GRACE));
+        }
         self.focus = Arc::new(window);
     }
 
-    /// Decides what of `ev` is stored, pushing it (and any movement held back before it) to `out`.
+    /// Replaces held events from `from` on with excluded-app markers (one per second).
+    fn scrub_since(&mut self, from: Micros) {
+        let mut last_sec = Micros::MIN;
+        for (w, e) in std::mem::take(&mut self.held) {
+            let marker = Arc::ptr_eq(&w, &self.excluded_window);
+            if e.ts < from || marker {
+                if marker {
+                    last_sec = e.ts.div_euclid(MICROS_PER_SEC);
+                }
+                self.held.push_back((w, e));
+                continue;
+            }
+            let sec = e.ts.div_euclid(MICROS_PER_SEC);
+            if sec != last_sec {
+                last_sec = sec;
+                self.held.push_back((
+                    self.excluded_window.clone(),
+                    StoredEvent {
+                        ts: e.ts,
+                        event: Stored::Excluded,
+                    },
+                ));
+            }
+        }
+        self.last_excluded_sec = self.last_excluded_sec.max(last_sec);
+    }
+
+    /// Decides what of `ev` is stored, pushing it (and any movement held back before it) to `out`
+    /// (or holding it, see [`Policy::with_hold`]).
     pub fn apply(&mut self, ev: RawEvent, out: &mut Vec<Emitted>) {
-        if self.pauses.covers(ev.ts) {
+        if self.dropped(&self.focus.app, ev.ts) {
             return;
         }
         if self.focus_excluded {
@@ -172,13 +278,14 @@ impl Policy {
             let sec = ev.ts.div_euclid(MICROS_PER_SEC);
             if sec != self.last_excluded_sec {
                 self.last_excluded_sec = sec;
-                out.push((
+                let marker = (
                     self.excluded_window.clone(),
                     StoredEvent {
                         ts: ev.ts,
                         event: Stored::Excluded,
                     },
-                ));
+                );
+                self.emit(marker, out);
             }
             return;
         }
@@ -215,13 +322,24 @@ impl Policy {
                 }
             }
         };
-        out.push((self.focus.clone(), StoredEvent { ts: ev.ts, event }));
+        let item = (self.focus.clone(), StoredEvent { ts: ev.ts, event });
+        self.emit(item, out);
     }
 
-    /// Emits a held-back movement once the rate allows it (call on a timer, e.g. before a commit).
+    /// Lets go of what is due at `now`: a held-back movement once the rate allows it, and held
+    /// events older than the hold. `flush(Micros::MAX, ..)` lets go of everything.
     pub fn flush(&mut self, now: Micros, out: &mut Vec<Emitted>) {
         if now.saturating_sub(self.last_move_emit) >= self.move_interval {
             self.emit_pending(out);
+        }
+        let cutoff = now.saturating_sub(self.hold);
+        while self.held.front().is_some_and(|(_, e)| e.ts <= cutoff) {
+            if let Some((w, e)) = self.held.pop_front()
+                && (Arc::ptr_eq(&w, &self.excluded_window) || !self.dropped(&w.app, e.ts))
+                && !self.pauses.covers(e.ts)
+            {
+                out.push((w, e));
+            }
         }
     }
 
@@ -231,19 +349,52 @@ impl Policy {
         self.pauses.pause(now, until)
     }
 
+    /// Input covered by `f` is never emitted, even if it is still on its way or held back.
+    /// Remembered for a few seconds past the deletion.
+    pub fn forget(&mut self, f: Forget) {
+        let newest = f.until();
+        self.held.retain(|(w, e)| !f.covers(&w.app, e.ts));
+        if self
+            .pending_move
+            .as_ref()
+            .is_some_and(|(w, ts, _, _)| f.covers(&w.app, *ts))
+        {
+            self.pending_move = None;
+        }
+        self.forgotten.push(f);
+        self.forgotten.retain(|g| {
+            g.until() >= newest.saturating_sub(FORGET_MEMORY) || g.until() == Micros::MAX
+        });
+    }
+
     fn emit_pending(&mut self, out: &mut Vec<Emitted>) {
         if let Some((window, ts, x, y)) = self.pending_move.take()
-            && !self.pauses.covers(ts)
+            && !self.dropped(&window.app, ts)
         {
             self.last_move_emit = ts;
-            out.push((
+            let item = (
                 window,
                 StoredEvent {
                     ts,
                     event: Stored::Move { x, y },
                 },
-            ));
+            );
+            self.emit(item, out);
         }
+    }
+}
+
+/// Whether an exclusion entry matches an app or class name: case-insensitive, and a trailing `*`
+/// matches any ending (`pinentry*` covers `pinentry-gtk-2` and `pinentry-qt`).
+pub fn app_matches(pattern: &str, name: &str) -> bool {
+    if name.is_empty() || pattern.is_empty() {
+        return false;
+    }
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix)),
+        None => pattern.eq_ignore_ascii_case(name),
     }
 }
 
@@ -325,7 +476,7 @@ mod tests {
     fn excluded_apps_leave_only_a_marker_per_second() {
         let mut p = Policy::new(&Settings::default());
         let mut out = Vec::new();
-        p.set_focus(window("KeePassXC", "Passwords.kdbx"), &mut out);
+        p.set_focus(window("KeePassXC", "Passwords.kdbx"), 0, &mut out);
         let stored = run(
             &mut p,
             vec![
@@ -345,7 +496,7 @@ mod tests {
         // WM_CLASS matches too.
         let mut w = window("java", "Vault");
         w.class = "Bitwarden".into();
-        p.set_focus(w, &mut out);
+        p.set_focus(w, 0, &mut out);
         assert_eq!(run(&mut p, vec![key(5 * S, 'z')])[0].2, Stored::Excluded);
     }
 
@@ -447,12 +598,105 @@ mod tests {
     fn held_back_movement_keeps_its_window() {
         let mut p = Policy::new(&Settings::default());
         let mut out = Vec::new();
-        p.set_focus(window("a", "A"), &mut out);
+        p.set_focus(window("a", "A"), 0, &mut out);
         p.apply(moved(0, 1), &mut out);
         p.apply(moved(10, 2), &mut out);
-        p.set_focus(window("b", "B"), &mut out);
+        p.set_focus(window("b", "B"), 15, &mut out);
         p.apply(key(20, 'k'), &mut out);
         let apps: Vec<_> = out.iter().map(|(w, e)| (w.app.as_str(), e.ts)).collect();
         assert_eq!(apps, vec![("a", 0), ("a", 10), ("b", 20)]);
+    }
+
+    #[test]
+    fn keys_typed_just_before_a_late_focus_report_count_as_the_excluded_app() {
+        let mut p = Policy::new(&Settings::default()).with_hold(RECORDER_HOLD);
+        let mut out = Vec::new();
+        p.set_focus(window("xterm", "notes"), 0, &mut out);
+        p.apply(key(S, 'n'), &mut out);
+        // The password prompt got the focus at about 2 s; its report arrives after two keys.
+        p.apply(key(2 * S + 10_000, 'p'), &mut out);
+        p.apply(key(2 * S + 50_000, 'w'), &mut out);
+        p.set_focus(
+            window("pinentry-gtk-2", "Passphrase"),
+            2 * S + 60_000,
+            &mut out,
+        );
+        p.apply(key(2 * S + 90_000, 'd'), &mut out);
+        assert!(out.is_empty(), "everything is held back first");
+        p.flush(Micros::MAX, &mut out);
+        let stored: Vec<_> = out
+            .iter()
+            .map(|(w, e)| (w.app.as_str(), e.event.clone()))
+            .collect();
+        assert_eq!(
+            stored,
+            vec![
+                (
+                    "xterm",
+                    Stored::KeyDown {
+                        key: Key::KeyA,
+                        text: Some("n".into())
+                    }
+                ),
+                (Window::EXCLUDED_APP, Stored::Excluded),
+            ]
+        );
+    }
+
+    #[test]
+    fn held_events_are_released_after_the_hold() {
+        let mut p = Policy::new(&Settings::default()).with_hold(RECORDER_HOLD);
+        let mut out = Vec::new();
+        p.apply(key(S, 'a'), &mut out);
+        p.flush(S + RECORDER_HOLD - 1, &mut out);
+        assert!(out.is_empty());
+        p.flush(S + RECORDER_HOLD, &mut out);
+        assert_eq!(out.len(), 1);
+        // A pause that began before release still drops a held event from inside it.
+        p.apply(key(2 * S, 'b'), &mut out);
+        p.pause(2 * S - 1, None, &mut out);
+        p.flush(Micros::MAX, &mut out);
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn deleted_input_still_on_its_way_is_never_stored() {
+        let mut p = Policy::new(&Settings::default()).with_hold(RECORDER_HOLD);
+        let mut out = Vec::new();
+        p.set_focus(window("xterm", "t"), 0, &mut out);
+        p.apply(key(10 * S, 'a'), &mut out);
+        p.forget(Forget::Range {
+            since: 5 * S,
+            until: 20 * S,
+        });
+        // In flight when the delete ran: captured inside the range, delivered after it.
+        p.apply(key(19 * S, 'b'), &mut out);
+        p.apply(key(20 * S, 'c'), &mut out);
+        p.forget(Forget::App {
+            app: "XTERM".into(),
+            until: 21 * S,
+        });
+        p.apply(key(20 * S + 1, 'd'), &mut out);
+        p.apply(key(21 * S, 'e'), &mut out);
+        p.flush(Micros::MAX, &mut out);
+        let texts: Vec<_> = out
+            .iter()
+            .filter_map(|(_, e)| match &e.event {
+                Stored::KeyDown { text, .. } => text.clone(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts, vec!["e".to_owned()]);
+    }
+
+    #[test]
+    fn exclusion_patterns() {
+        assert!(app_matches("pinentry*", "pinentry-qt"));
+        assert!(app_matches("PINENTRY*", "Pinentry"));
+        assert!(app_matches("xterm", "XTerm"));
+        assert!(!app_matches("xterm", "xterm2"));
+        assert!(!app_matches("pinentry*", "pin"));
+        assert!(!app_matches("x", ""));
+        assert!(!app_matches("é*", "e"));
     }
 }

@@ -38,11 +38,12 @@ impl CaptureLevel {
     }
 }
 
-/// Password managers and keyrings, excluded unless the user removes them.
+/// Password managers, keyrings and passphrase prompts, excluded unless the user removes them.
+/// Matched against the process name and the WM_CLASS; a trailing `*` matches any ending (process
+/// names are cut to 15 characters by the kernel, so long names are given as prefixes).
 pub const DEFAULT_EXCLUDED_APPS: &[&str] = &[
     "keepassxc",
-    "keepass",
-    "keepass2",
+    "keepass*",
     "1password",
     "bitwarden",
     "lastpass",
@@ -51,9 +52,15 @@ pub const DEFAULT_EXCLUDED_APPS: &[&str] = &[
     "nordpass",
     "proton pass",
     "seahorse",
-    "kwalletmanager5",
-    "gnome-keyring",
-    "pinentry",
+    "kwalletmanager*",
+    "gnome-keyring*",
+    "gcr-prompter",
+    "pinentry*",
+    "ssh-askpass*",
+    "ksshaskpass",
+    "x11-ssh-askpass",
+    "lxpolkit",
+    "polkit-*",
 ];
 
 pub const MOUSE_RATE_RANGE: (u32, u32) = (1, 1000);
@@ -175,9 +182,10 @@ impl Settings {
 
     /// Whether input to `app` (or to a window of WM_CLASS `class`) must not be stored.
     pub fn is_excluded(&self, app: &str, class: &str) -> bool {
-        self.excluded_apps.iter().any(|e| {
-            e.eq_ignore_ascii_case(app) || (!class.is_empty() && e.eq_ignore_ascii_case(class))
-        })
+        use crate::policy::app_matches;
+        self.excluded_apps
+            .iter()
+            .any(|e| app_matches(e, app) || app_matches(e, class))
     }
 }
 
@@ -195,7 +203,20 @@ mod tests {
         assert_eq!(s, Settings::default());
         assert_eq!(s.capture_level, CaptureLevel::Full);
         assert!(s.is_excluded("KeePassXC", ""));
+        // Real process names and WM_CLASS strings of passphrase prompts.
+        for (app, class) in [
+            ("pinentry-gtk-2", "Pinentry-gtk-2"),
+            ("pinentry-qt", ""),
+            ("", "Pinentry"),
+            ("gcr-prompter", "Gcr-prompter"),
+            ("polkit-gnome-au", ""),
+            ("ssh-askpass", "Ssh-askpass"),
+            ("keepass2", "KeePass2"),
+        ] {
+            assert!(s.is_excluded(app, class), "{app} / {class}");
+        }
         assert!(!s.is_excluded("xterm", "XTerm"));
+        assert!(!s.is_excluded("pin", ""));
     }
 
     #[test]

@@ -46,7 +46,8 @@ pub fn parse_duration(input: &str) -> Result<Micros, CoreError> {
             .and_then(|v| total.checked_add(v))
             .ok_or_else(bad)?;
     }
-    if !number.is_empty() || total <= 0 {
+    // Ten years is more than any pause or retention needs, and keeps later sums far from overflow.
+    if !number.is_empty() || total <= 0 || total > 3650 * 86_400 * MICROS_PER_SEC {
         return Err(bad());
     }
     Ok(total)
@@ -166,7 +167,17 @@ mod tests {
             let want = (secs >= 0).then_some(secs);
             assert_eq!(got, want, "{input}");
         }
-        for bad in ["", "15", "m", "15x", "0m", "-5m", "99999999999999d"] {
+        for bad in [
+            "",
+            "15",
+            "m",
+            "15x",
+            "0m",
+            "-5m",
+            "99999999999999d",
+            "106751991d",
+            "3651d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad} should be refused");
         }
     }

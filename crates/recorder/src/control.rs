@@ -244,7 +244,9 @@ pub fn request(paths: &Paths, req: &Request) -> Result<Response, RecorderError> 
         }
     }
     stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
+        .set_read_timeout(Some(
+            crate::runtime::ANSWER_WITHIN + Duration::from_secs(10),
+        ))
         .map_err(RecorderError::io(&path))?;
     let mut line = serde_json::to_string(&Envelope {
         v: PROTOCOL_VERSION,

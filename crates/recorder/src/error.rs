@@ -19,6 +19,8 @@ pub enum RecorderError {
     },
     #[error("{path} is not safe to use: {reason}")]
     Unsafe { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Invalid(String),
     #[error("the running recorder sent an answer this version does not understand: {0}")]
     Protocol(String),
     #[error("the running recorder refused: {message}")]
@@ -40,6 +42,7 @@ impl RecorderError {
             Self::Io { .. } => "io",
             Self::Unsafe { .. } => "unsafe",
             Self::Protocol(_) => "protocol",
+            Self::Invalid(_) => "invalid",
             Self::Remote { .. } => "remote",
             Self::Store(_) => "store",
             Self::Capture(_) => "capture",

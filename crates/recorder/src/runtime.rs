@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use glasshouse_capture::{
     CaptureMsg, CaptureStatus, Supervisor, SupervisorConfig, SupervisorEvent,
 };
+use glasshouse_core::model::Window;
 use glasshouse_core::model::{MICROS_PER_SEC, Micros, now_micros};
 use glasshouse_core::paths::Paths;
-use glasshouse_core::policy::{Emitted, Policy};
+use glasshouse_core::policy::{Emitted, Forget, Policy, RECORDER_HOLD};
 use glasshouse_core::settings::Settings;
 use glasshouse_core::time::format_local_short;
 use glasshouse_store::{ActivityKind, Reader, Store};
@@ -24,7 +25,7 @@ use glasshouse_store::{ActivityKind, Reader, Store};
 use crate::RecorderError;
 use crate::control::Server;
 use crate::instance::InstanceLock;
-use crate::protocol::{Request, Response, State, Status};
+use crate::protocol::{DeleteWhat, Request, Response, State, Status};
 
 /// How often the pipeline drains captured input into the store.
 const TICK: Duration = Duration::from_millis(20);
@@ -32,6 +33,8 @@ const TICK: Duration = Duration::from_millis(20);
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// How often the settings file is checked for changes made while recording.
 const SETTINGS_EVERY: Duration = Duration::from_secs(2);
+/// How long a command may take (a delete of months of data takes a while).
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(300);
 /// At most this many captured events are handled before commands get a look in.
 const DRAIN_LIMIT: usize = 50_000;
 
@@ -95,7 +98,7 @@ impl Recorder {
         let now = now_micros();
         store.apply_retention(settings.retention_days, now)?;
 
-        let mut policy = Policy::new(&settings);
+        let mut policy = Policy::new(&settings).with_hold(RECORDER_HOLD);
         // A pause outlives a restart: the user asked for it, not the process.
         for p in reader.pauses(now - 3650 * 86_400 * MICROS_PER_SEC, Micros::MAX)? {
             if p.until.is_none_or(|u| u > now) && p.since <= now {
@@ -159,6 +162,11 @@ impl Recorder {
         &self.paths
     }
 
+    /// Whether the pipeline still runs (it stops only on shutdown or when the store fails).
+    pub fn is_alive(&self) -> bool {
+        self.pipeline.as_ref().is_some_and(|h| !h.is_finished())
+    }
+
     /// Stops capture, stores everything captured so far, and releases the data directory.
     pub fn shutdown(mut self) -> Result<(), RecorderError> {
         self.stop_all()
@@ -197,7 +205,7 @@ fn ask(commands: &Sender<Command>, req: Request) -> Response {
             message: "the recorder is shutting down".into(),
         };
     }
-    rx.recv_timeout(Duration::from_secs(60))
+    rx.recv_timeout(ANSWER_WITHIN)
         .unwrap_or_else(|_| Response::Error {
             kind: "timeout".into(),
             message: "the recorder did not answer in time".into(),
@@ -318,8 +326,8 @@ impl Pipeline {
                 Ok(SupervisorEvent::Msg(CaptureMsg::Input(ev))) => {
                     self.policy.apply(ev, &mut self.out)
                 }
-                Ok(SupervisorEvent::Msg(CaptureMsg::Focus { window, .. })) => {
-                    self.policy.set_focus(window, &mut self.out);
+                Ok(SupervisorEvent::Msg(CaptureMsg::Focus { ts, window })) => {
+                    self.policy.set_focus(window, ts, &mut self.out);
                 }
                 Ok(SupervisorEvent::Status(status)) => self.capture_status(status),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
@@ -344,6 +352,11 @@ impl Pipeline {
         if !detail.is_empty() {
             tracing::warn!("{detail}");
             self.note(self.store.log(ActivityKind::Capture, &detail));
+        }
+        if error.is_some() {
+            // Whatever a restarted capture sees first belongs to no window we know yet.
+            self.policy
+                .set_focus(Window::unknown(), now_micros(), &mut self.out);
         }
         self.capture_error = error;
         self.state_changed(now_micros());
@@ -410,11 +423,30 @@ impl Pipeline {
                 Ok(Response::Status(Box::new(self.status(now)?)))
             }
             Request::Delete { what } => {
-                self.policy.flush(now, &mut self.out);
+                // Everything captured so far goes to the store first, so the delete sees it; what
+                // is still on its way is forgotten as it arrives.
+                self.policy.flush(Micros::MAX, &mut self.out);
                 self.push();
+                self.policy.forget(match &what {
+                    DeleteWhat::Range { since, until } => Forget::Range {
+                        since: *since,
+                        until: *until,
+                    },
+                    DeleteWhat::App { app } => Forget::App {
+                        app: app.clone(),
+                        until: now,
+                    },
+                    DeleteWhat::All => Forget::Everything { until: now },
+                });
                 Ok(Response::Deleted(self.store.delete(what.into())?))
             }
             Request::Flush => {
+                // Events are held back briefly (a late focus report may still exclude them):
+                // wait that out, so everything captured up to the request is stored.
+                std::thread::sleep(Duration::from_micros(RECORDER_HOLD.unsigned_abs()));
+                self.drain_capture();
+                self.policy
+                    .flush(now_micros() - RECORDER_HOLD, &mut self.out);
                 self.policy.flush(now, &mut self.out);
                 self.push();
                 self.store.flush()?;
