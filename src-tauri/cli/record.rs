@@ -37,7 +37,7 @@ pub fn run(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
             recorder.shutdown()?;
             return Err(AppError::Usage("recording stopped unexpectedly".into()));
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(200));
     }
     recorder.shutdown()?;
     eprintln!("Stopped. Everything captured has been stored.");

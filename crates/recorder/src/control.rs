@@ -115,26 +115,24 @@ impl Server {
         let listener = UnixListener::bind(&path).map_err(RecorderError::io(&path))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .map_err(RecorderError::io(&path))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(RecorderError::io(&path))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = stop.clone();
         let handler = Arc::new(handler);
+        // A blocking accept costs nothing while idle; dropping the server wakes it by connecting.
         let thread = std::thread::Builder::new()
             .name("control".into())
             .spawn(move || {
-                while !stop_flag.load(Ordering::Relaxed) {
-                    match listener.accept() {
-                        Ok((stream, _)) => {
+                for conn in listener.incoming() {
+                    if stop_flag.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    match conn {
+                        Ok(stream) => {
                             let handler = handler.clone();
                             // A slow client must not hold up the others.
                             let _ = std::thread::Builder::new()
                                 .name("control-conn".into())
                                 .spawn(move || serve(stream, &*handler));
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                            std::thread::sleep(Duration::from_millis(20));
                         }
                         Err(e) => {
                             tracing::warn!("control socket: {e}");
@@ -158,9 +156,13 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::SeqCst);
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // Wake the blocking accept; if the socket is gone the thread cannot be woken, so
+            // leave it rather than hang.
+            if UnixStream::connect(&self.path).is_ok() {
+                let _ = t.join();
+            }
         }
         let _ = std::fs::remove_file(&self.path);
     }

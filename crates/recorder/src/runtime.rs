@@ -27,8 +27,9 @@ use crate::control::Server;
 use crate::instance::InstanceLock;
 use crate::protocol::{DeleteWhat, Request, Response, State, Status};
 
-/// How often the pipeline drains captured input into the store.
-const TICK: Duration = Duration::from_millis(20);
+/// How often the pipeline drains captured input into the store. Events are held back for
+/// `RECORDER_HOLD` anyway, so a longer tick costs no freshness and saves wake-ups.
+const TICK: Duration = Duration::from_millis(100);
 /// How often old events are deleted under the retention setting.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 /// How often the settings file is checked for changes made while recording.
