@@ -80,6 +80,7 @@ type Command = (Request, Sender<Response>);
 #[derive(Debug)]
 pub struct Recorder {
     paths: Paths,
+    capture: Sender<SupervisorEvent>,
     commands: Sender<Command>,
     stop: Arc<AtomicBool>,
     pipeline: Option<JoinHandle<Result<(), RecorderError>>>,
@@ -128,7 +129,7 @@ impl Recorder {
             store,
             reader,
             capture_rx,
-            _capture_tx: capture_tx,
+            _capture_tx: capture_tx.clone(),
             capture_error: initial_capture,
             out: Vec::new(),
             last_retention: Instant::now(),
@@ -145,6 +146,7 @@ impl Recorder {
         let server = Server::start(&paths, move |req| ask(&socket_commands, req))?;
         Ok(Recorder {
             paths,
+            capture: capture_tx,
             commands,
             stop,
             pipeline: Some(pipeline),
@@ -161,6 +163,12 @@ impl Recorder {
 
     pub fn paths(&self) -> &Paths {
         &self.paths
+    }
+
+    /// Where capture events go: the supervisor's channel. Another capture source (or a test)
+    /// can feed the pipeline through it.
+    pub fn capture_sender(&self) -> Sender<SupervisorEvent> {
+        self.capture.clone()
     }
 
     /// Whether the pipeline still runs (it stops only on shutdown or when the store fails).
@@ -402,7 +410,7 @@ impl Pipeline {
             Request::Status => Ok(Response::Status(Box::new(self.status(now)?))),
             Request::Pause { until } => {
                 if until.is_some_and(|u| u <= now) {
-                    return Err(RecorderError::Protocol(
+                    return Err(RecorderError::Invalid(
                         "a pause must end in the future".into(),
                     ));
                 }
@@ -446,9 +454,8 @@ impl Pipeline {
                 // wait that out, so everything captured up to the request is stored.
                 std::thread::sleep(Duration::from_micros(RECORDER_HOLD.unsigned_abs()));
                 self.drain_capture();
-                self.policy
-                    .flush(now_micros() - RECORDER_HOLD, &mut self.out);
-                self.policy.flush(now, &mut self.out);
+                // `flush(t)` lets go of what was captured up to `t - hold`: here, up to `now`.
+                self.policy.flush(now + RECORDER_HOLD, &mut self.out);
                 self.push();
                 self.store.flush()?;
                 Ok(Response::Ok)
