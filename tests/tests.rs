@@ -2,5 +2,7 @@
 //! synthesised with xdotool, the real recorder and CLI. Compiled as one test binary.
 
 mod cli;
+mod dashboard;
 mod record;
 mod util;
+mod webdriver;

@@ -1,0 +1,538 @@
+//! The dashboard end to end: the real tray app (`glasshouse --show`) on an Xvfb + openbox of
+//! its own, driven through tauri-driver and WebKitWebDriver, with real input typed by xdotool
+//! into an xterm. Screenshots of every view go to `target/screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::util::{App, XSession, canary, wait_for, x_available};
+use crate::webdriver::{self, Session};
+
+/// The tauri-driver binary: the repository's own install (`scripts/test.sh` puts it in
+/// `.tools/bin`), else one on the PATH.
+fn tauri_driver() -> Option<PathBuf> {
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/tauri-driver");
+    if local.exists() {
+        return Some(local);
+    }
+    which("tauri-driver")
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+/// Whether the end-to-end UI test can run here: the X tools, WebKitWebDriver and tauri-driver.
+/// Under `GLASSHOUSE_X_TESTS=1` (CI) a missing tool fails the test instead of skipping it.
+fn ui_tools_available() -> Option<PathBuf> {
+    if !x_available() {
+        return None;
+    }
+    let driver = tauri_driver();
+    let native = which("WebKitWebDriver");
+    if let (Some(driver), Some(_)) = (&driver, native) {
+        return Some(driver.clone());
+    }
+    let what = "tauri-driver (scripts/test.sh installs it into .tools) or WebKitWebDriver (Debian: webkit2gtk-driver)";
+    if std::env::var("GLASSHOUSE_X_TESTS").as_deref() == Ok("1") {
+        panic!("GLASSHOUSE_X_TESTS=1 but {what} is missing");
+    }
+    eprintln!("skipping: {what} is missing");
+    None
+}
+
+/// A TCP port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a free port")
+}
+
+/// Children of `pid`, as the kernel lists them.
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; it has no more memory or threads to speak of.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// Sends SIGTERM to `pid`, then SIGKILL if it is still there after `grace`.
+fn stop_pid(pid: u32, grace: Duration) {
+    let signal = |sig: &str| {
+        let _ = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    };
+    signal("-TERM");
+    let deadline = Instant::now() + grace;
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if alive(pid) {
+        signal("-KILL");
+    }
+}
+
+/// tauri-driver (with its WebKitWebDriver) on ports of its own; stopped on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Driver {
+    /// Starts the driver with `env` (tauri-driver passes its environment on to the app).
+    fn start(bin: &Path, env: &[(&str, &Path)], display: &str, log: PathBuf) -> Driver {
+        for _ in 0..5 {
+            let (port, native) = (free_port(), free_port());
+            if port == native {
+                continue;
+            }
+            let mut cmd = Command::new(bin);
+            cmd.args(["--port", &port.to_string()])
+                .args(["--native-port", &native.to_string()])
+                .env("DISPLAY", display)
+                .env_remove("WAYLAND_DISPLAY")
+                .stdin(Stdio::null())
+                .stdout(std::fs::File::create(&log).unwrap())
+                .stderr(std::fs::File::create(log.with_extension("err.log")).unwrap());
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let mut driver = Driver {
+                child: cmd.spawn().expect("start tauri-driver"),
+                port,
+                log: log.clone(),
+            };
+            // A port taken in between makes the driver exit quietly: then try other ports.
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(20) {
+                if driver.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if webdriver::is_up(port) {
+                    return driver;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            driver.stop();
+        }
+        panic!("tauri-driver did not come up (see {})", log.display());
+    }
+
+    fn stop(&mut self) {
+        if self.child.try_wait().unwrap().is_none() {
+            let pid = self.child.id();
+            let native = children(pid);
+            // On SIGTERM tauri-driver kills its WebKitWebDriver and exits.
+            stop_pid(pid, Duration::from_secs(5));
+            for c in native {
+                stop_pid(c, Duration::from_secs(2));
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The app's process, found through `status`; stopped on drop if the driver did not end it.
+struct AppProcess(Option<u32>);
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0
+            && alive(pid)
+        {
+            stop_pid(pid, Duration::from_secs(10));
+        }
+    }
+}
+
+/// The dashboard test's view of the page.
+struct Ui<'a> {
+    s: &'a Session,
+    display: String,
+    shots: PathBuf,
+}
+
+impl Ui<'_> {
+    fn text(&self, css: &str) -> String {
+        self.s.text_of(css).unwrap().unwrap_or_default()
+    }
+
+    fn keys(&self) -> u64 {
+        self.s
+            .attr_of("#count-keys", "data-value")
+            .unwrap()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn click(&self, css: &str) {
+        self.s
+            .click(css)
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    fn view(&self, name: &str) {
+        self.click(&format!("nav button[data-view=\"{name}\"]"));
+        wait_for(&format!("the {name} view"), Duration::from_secs(10), || {
+            let shown = self
+                .s
+                .execute(
+                    "const v = document.querySelector(`section.view[data-view=\"${arguments[0]}\"]`); return !!v && !v.hidden;",
+                    json!([name]),
+                )
+                .unwrap();
+            (shown == json!(true)).then_some(())
+        });
+    }
+
+    fn wait_open_dialog(&self) {
+        wait_for("the confirmation dialog", Duration::from_secs(10), || {
+            let open = self
+                .s
+                .execute(
+                    "return document.querySelector('#confirm-dialog').open;",
+                    json!([]),
+                )
+                .unwrap();
+            (open == json!(true)).then_some(())
+        });
+    }
+
+    fn wait_text(&self, css: &str, what: &str, timeout: Duration, f: impl Fn(&str) -> bool) {
+        let mut last = String::new();
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            last = self.text(css);
+            if f(&last) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out after {timeout:?} waiting for {what}; {css} says {last:?}");
+    }
+
+    fn wait_keys(&self, what: &str, timeout: Duration, f: impl Fn(u64) -> bool) -> u64 {
+        let start = Instant::now();
+        loop {
+            let k = self.keys();
+            if f(k) {
+                return k;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out after {timeout:?} waiting for {what}; #count-keys is {k}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Saves a screenshot of the dashboard as it is now: the window is raised first and two
+    /// frames are let through, so the picture is not one painted before the last change.
+    fn shot(&self, name: &str) {
+        let xdotool = |args: &[&str]| {
+            Command::new("xdotool")
+                .args(args)
+                .env("DISPLAY", &self.display)
+                .stderr(Stdio::null())
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default()
+        };
+        let window = xdotool(&["search", "--onlyvisible", "--name", "^Glasshouse$"]);
+        if let Some(w) = window.lines().next() {
+            xdotool(&["windowactivate", "--sync", w]);
+        }
+        self.s
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                json!([]),
+            )
+            .unwrap();
+        let path = self.shots.join(format!("{name}.png"));
+        self.s
+            .save_screenshot(&path)
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        eprintln!("screenshot: {}", path.display());
+    }
+}
+
+/// Seeds two days ago with a light synthetic workday, so the 7-day chart has something to show
+/// (today's figures stay exactly what the test types).
+fn seed_history(data_dir: &Path) {
+    use glasshouse_core::model::MICROS_PER_SEC;
+    let day = chrono::Local::now().date_naive() - chrono::Duration::days(2);
+    let start = glasshouse_core::time::local_midnight(day) + 9 * 3600 * MICROS_PER_SEC;
+    let store = glasshouse_store::Store::open(&data_dir.join("glasshouse.db")).unwrap();
+    store.append(glasshouse_store::synth::workday(start, 7, 0.1));
+    store.flush().unwrap();
+    store.close().unwrap();
+}
+
+#[test]
+fn dashboard_end_to_end() {
+    let Some(driver_bin) = ui_tools_available() else {
+        return;
+    };
+    let mut x = XSession::start();
+    let app = App::new(Some(x.display_name()));
+    let config = tempfile::tempdir().unwrap();
+    seed_history(app.data_dir());
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let shots = target.join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut driver = Driver::start(
+        &driver_bin,
+        &[
+            ("GLASSHOUSE_DATA_DIR", app.data_dir()),
+            ("XDG_RUNTIME_DIR", app.runtime.path()),
+            ("XDG_CONFIG_HOME", config.path()),
+        ],
+        &x.display_name(),
+        app.runtime.path().join("tauri-driver.log"),
+    );
+    let fail_log = |what: &str| -> String {
+        format!(
+            "{what}; tauri-driver said: {}{}",
+            std::fs::read_to_string(&driver.log).unwrap_or_default(),
+            std::fs::read_to_string(driver.log.with_extension("err.log")).unwrap_or_default()
+        )
+    };
+
+    let caps = json!({
+        "tauri:options": {
+            "application": env!("CARGO_BIN_EXE_glasshouse"),
+            "args": ["--show"],
+        }
+    });
+    let session = Session::new(driver.port, caps)
+        .unwrap_or_else(|e| panic!("{}", fail_log(&format!("no WebDriver session: {e}"))));
+    let status = app.status();
+    let mut process = AppProcess(status["pid"].as_u64().map(|p| p as u32));
+    let ui = Ui {
+        s: &session,
+        display: x.display_name(),
+        shots,
+    };
+
+    // Recording, with capture running on our display.
+    ui.wait_text("#state-label", "Recording", Duration::from_secs(30), |t| {
+        t.trim() == "Recording"
+    });
+    assert_eq!(app.status()["state"], "recording");
+    ui.shot("01-today-start");
+
+    // Typing in another window counts within 2 s and shows up in the live feed.
+    let title = canary("dash-term-");
+    let term = x.xterm(&title);
+    x.focus(&term);
+    let keys0 = ui.keys();
+    let typed = canary("seen");
+    x.type_text(&typed);
+    let typed_at = Instant::now();
+    ui.wait_keys("the key counter to rise", Duration::from_secs(10), |k| {
+        k > keys0
+    });
+    let rose_after = typed_at.elapsed();
+    assert!(
+        rose_after <= Duration::from_secs(2),
+        "the key counter rose {rose_after:?} after the typing ended (aim: within 2 s)"
+    );
+    let expected = keys0 + typed.len() as u64;
+    ui.wait_keys("every typed key counted", Duration::from_secs(10), |k| {
+        k == expected
+    });
+    ui.view("feed");
+    ui.wait_text(
+        "#feed",
+        "the typed text in the feed",
+        Duration::from_secs(5),
+        |t| t.contains(&typed),
+    );
+    let items = session
+        .execute(
+            "return document.querySelectorAll('#feed li.feed-item').length;",
+            json!([]),
+        )
+        .unwrap();
+    assert!(items.as_u64().unwrap_or(0) >= 1, "no li.feed-item: {items}");
+    ui.shot("02-feed");
+    // The app name as stored, for the exclusion later.
+    let xterm_app = wait_for("the typed text in export", Duration::from_secs(5), || {
+        app.export(&[])
+            .iter()
+            .find(|e| e["kind"] == "key_down" && e["title"] == title.as_str())
+            .and_then(|e| e["app"].as_str().map(str::to_owned))
+    });
+
+    // Pause from the UI: the CLI agrees, and typing no longer counts.
+    ui.view("today");
+    ui.click("#btn-pause");
+    wait_for("status: paused", Duration::from_secs(5), || {
+        (app.status()["state"] == "paused").then_some(())
+    });
+    ui.wait_text("#state-label", "Paused", Duration::from_secs(5), |t| {
+        t.starts_with("Paused")
+    });
+    ui.shot("03-today-paused");
+    // The charts below the counters, with today's typing in them.
+    session
+        .execute(
+            "document.querySelector('#chart-keys').scrollIntoView({ block: 'center' });",
+            json!([]),
+        )
+        .unwrap();
+    ui.shot("04-today-charts");
+    session
+        .execute("document.querySelector('#main').scrollTop = 0;", json!([]))
+        .unwrap();
+    let paused_text = canary("hidden");
+    x.focus(&term);
+    x.type_text(&paused_text);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(ui.keys(), expected, "keys typed while paused were counted");
+    ui.click("#btn-resume");
+    ui.wait_text("#state-label", "Recording", Duration::from_secs(5), |t| {
+        t.trim() == "Recording"
+    });
+    assert_eq!(app.status()["state"], "recording");
+    // Input keeps its order: once a key typed after the resume is counted, anything typed
+    // during the pause would have been too.
+    x.focus(&term);
+    x.type_text("z");
+    ui.wait_keys("the key after resuming", Duration::from_secs(10), |k| {
+        k > expected
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        ui.keys(),
+        expected + 1,
+        "keys typed while paused were counted"
+    );
+    assert!(!app.typed_in(&title).contains(&paused_text));
+
+    // Delete the last 15 minutes: today's counters go back to zero (all our input was just now).
+    ui.view("delete");
+    ui.shot("05-delete");
+    ui.click("#delete-last-15");
+    ui.wait_open_dialog();
+    ui.wait_text(
+        "#confirm-text",
+        "the event count",
+        Duration::from_secs(5),
+        |t| t.contains("events will be deleted"),
+    );
+    ui.shot("06-delete-confirm");
+    ui.click("#confirm-yes");
+    ui.wait_text("#toast", "the result", Duration::from_secs(10), |t| {
+        t.contains("Deleted")
+    });
+    ui.wait_keys("keys back to 0", Duration::from_secs(10), |k| k == 0);
+    assert_eq!(app.status()["today"]["keys"], 0);
+    assert_eq!(app.typed_in(&title), "");
+
+    // Exclude the xterm's app in Privacy: its typing no longer counts.
+    ui.view("privacy");
+    let input = session.find("#exclude-input").unwrap();
+    input.clear().unwrap();
+    input.send_keys(&xterm_app).unwrap();
+    ui.click("#exclude-add");
+    ui.wait_text(
+        "#settings-excluded",
+        "the new chip",
+        Duration::from_secs(5),
+        |t| t.contains(&xterm_app),
+    );
+    ui.click("#settings-save");
+    ui.wait_text("#toast", "settings saved", Duration::from_secs(10), |t| {
+        t.contains("Settings saved")
+    });
+    wait_for("the exclusion in status", Duration::from_secs(5), || {
+        let s = app.status();
+        let excluded = s["excluded_apps"].as_array().cloned().unwrap_or_default();
+        excluded
+            .iter()
+            .any(|a| a.as_str() == Some(xterm_app.as_str()))
+            .then_some(())
+    });
+    // The seeded history has the same app: saving offers to delete its past data. Keep it.
+    ui.wait_open_dialog();
+    ui.wait_text("#confirm-text", "the offer", Duration::from_secs(5), |t| {
+        t.contains(&xterm_app)
+    });
+    ui.shot("07-privacy-offer");
+    ui.click("#confirm-no");
+    ui.wait_text("#toast", "nothing deleted", Duration::from_secs(10), |t| {
+        t.contains("Nothing was deleted")
+    });
+    ui.shot("08-privacy");
+    let excluded_text = canary("secret");
+    x.focus(&term);
+    x.type_text(&excluded_text);
+    // The excluded app's time is stored as a nameless marker: once it is, its keys have passed
+    // the policy too.
+    wait_for("excluded time", Duration::from_secs(10), || {
+        (app.status()["today_excluded_secs"].as_u64().unwrap_or(0) > 0).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(ui.keys(), 0, "typing in an excluded app was counted");
+    assert!(!app.stored_bytes_contain(&excluded_text));
+
+    ui.view("log");
+    ui.wait_text(
+        "#activity",
+        "pause, resume, delete and settings in the log",
+        Duration::from_secs(5),
+        |t| {
+            ["pause", "resume", "delete", "settings"]
+                .iter()
+                .all(|k| t.contains(k))
+        },
+    );
+    ui.shot("09-log");
+    ui.view("today");
+    ui.shot("10-today-end");
+
+    // Clean up: end the session (the driver closes the app), then the driver and the X server.
+    session.delete().unwrap();
+    if let Some(pid) = process.0 {
+        let gone = Instant::now();
+        while alive(pid) && gone.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if !alive(pid) {
+            process.0 = None;
+        }
+    }
+    drop(process);
+    driver.stop();
+    x.kill_server();
+}
