@@ -45,10 +45,19 @@ pub fn resume(state: State<'_, AppState>) -> Result<Status, IpcError> {
 }
 
 /// Everything the dashboard draws: counters, per-app tables and the charts as SVG.
+/// `width` is the room the window has for the day's timeline, in CSS pixels, so that its labels
+/// are drawn at their real size instead of being scaled down in a narrow window.
 #[tauri::command]
-pub fn dashboard(state: State<'_, AppState>, dark: Option<bool>) -> Result<Dashboard, IpcError> {
+pub fn dashboard(
+    state: State<'_, AppState>,
+    dark: Option<bool>,
+    width: Option<u32>,
+) -> Result<Dashboard, IpcError> {
     let status = state.status()?;
-    dashboard::build(&state.reader()?, &status, dark.unwrap_or(false))
+    let width = width.map_or(dashboard::TIMELINE_WIDTH, |w| {
+        w.clamp(dashboard::TIMELINE_MIN_WIDTH, dashboard::TIMELINE_MAX_WIDTH)
+    });
+    dashboard::build(&state.reader()?, &status, dark.unwrap_or(false), width)
 }
 
 #[tauri::command]

@@ -78,8 +78,20 @@ fn bars(rows: &[AppRow]) -> Vec<AppBar> {
         .collect()
 }
 
-/// Reads today's and this week's figures and renders every chart.
-pub fn build(reader: &Reader, status: &Status, dark: bool) -> Result<Dashboard, IpcError> {
+/// The timeline's width when the dashboard does not say how much room it has, and the bounds of
+/// what it may ask for (narrower would crowd the hour labels, wider would only stretch minutes).
+pub const TIMELINE_WIDTH: u32 = 1080;
+pub const TIMELINE_MIN_WIDTH: u32 = 600;
+pub const TIMELINE_MAX_WIDTH: u32 = 1600;
+
+/// Reads today's and this week's figures and renders every chart; the timeline `timeline_width`
+/// pixels wide.
+pub fn build(
+    reader: &Reader,
+    status: &Status,
+    dark: bool,
+    timeline_width: u32,
+) -> Result<Dashboard, IpcError> {
     let started = std::time::Instant::now();
     let theme = if dark { Theme::dark() } else { Theme::light() };
     let today = Local::now().date_naive();
@@ -131,7 +143,7 @@ pub fn build(reader: &Reader, status: &Status, dark: bool) -> Result<Dashboard, 
             now: Some(now),
         },
         &theme,
-        1080,
+        timeline_width,
         300,
     );
     let keys = match status.capture_level {

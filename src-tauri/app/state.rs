@@ -129,7 +129,11 @@ impl<R: Runtime> Observer for AppObserver<R> {
 
     fn state_changed(&self, status: &Status) {
         let Some(app) = self.app.get() else { return };
-        tray::update(app, status);
+        // Off the main thread the tray's setters wait for the main thread, which may itself be
+        // waiting for this answer (a command or a menu click asking the recorder something):
+        // hand the update to the main thread instead of waiting for it, or the app deadlocks.
+        let (handle, now) = (app.clone(), status.clone());
+        let _ = app.run_on_main_thread(move || tray::update(&handle, &now));
         let _ = app.emit(events::STATUS, status);
         let now = (
             status.state,

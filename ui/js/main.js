@@ -1,0 +1,81 @@
+// Wires the dashboard: navigation between views, the first load, and the events Rust pushes
+// (src-tauri/app/events.rs). Each view's module owns its own DOM.
+
+import { call, EVENTS, on } from './api.js';
+import { $, $$, toastError } from './dom.js';
+import { initHeader, showStatus } from './header.js';
+import { initToday, refreshToday, showCounters } from './today.js';
+import { showFeed } from './feed.js';
+import { initPrivacy, refreshPrivacy } from './privacy.js';
+import { initDelete, refreshDelete } from './delete.js';
+import { refreshLog } from './log.js';
+import { initConfirm } from './confirm.js';
+
+const REFRESH = {
+  today: refreshToday,
+  feed: () => call('live_feed').then(showFeed, toastError),
+  privacy: refreshPrivacy,
+  delete: refreshDelete,
+  log: refreshLog,
+};
+
+let active = 'today';
+
+function showView(name) {
+  if (!REFRESH[name]) return;
+  active = name;
+  for (const b of $$('nav button[data-view]')) {
+    if (b.dataset.view === name) b.setAttribute('aria-current', 'page');
+    else b.removeAttribute('aria-current');
+  }
+  for (const s of $$('section.view[data-view]')) s.hidden = s.dataset.view !== name;
+  $('#main').scrollTop = 0;
+  REFRESH[name]();
+}
+
+/** After any delete: the counters, charts, feed and log all change. */
+function afterDelete() {
+  refreshToday();
+  refreshLog();
+}
+
+// Several events can arrive together (a delete sends status and data-changed): one refresh each.
+function coalesce(fn, ms = 150) {
+  let timer = 0;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+}
+
+async function start() {
+  initConfirm();
+  initHeader();
+  initToday(() => active === 'today');
+  initPrivacy({ deleted: afterDelete });
+  initDelete({ deleted: afterDelete });
+  for (const b of $$('nav button[data-view]')) {
+    b.addEventListener('click', () => showView(b.dataset.view));
+  }
+
+  const refreshData = coalesce(() => {
+    refreshToday();
+    refreshLog();
+  });
+  await Promise.all([
+    on(EVENTS.status, (s) => {
+      showStatus(s);
+      refreshData();
+    }),
+    on(EVENTS.counters, (c) => showCounters(c.counts, c.excluded_secs)),
+    on(EVENTS.feed, showFeed),
+    on(EVENTS.dataChanged, refreshData),
+  ]).catch(toastError);
+
+  call('status').then(showStatus, toastError);
+  call('live_feed').then(showFeed, toastError);
+  refreshToday();
+  refreshLog();
+}
+
+start();

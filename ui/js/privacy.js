@@ -1,0 +1,194 @@
+// Privacy settings: capture level, excluded apps, mouse rate, retention, start at login. Adding
+// an app to the exclusions offers to delete what was already recorded of it.
+
+import { call } from './api.js';
+import { $, busy, h, toast, toastError } from './dom.js';
+import { plural } from './format.js';
+import { previewAndDelete } from './remove.js';
+
+let saved = null;      // the settings as last loaded or saved
+let excluded = [];     // the exclusion list being edited
+let ranges = { mouse: [1, 1000], retention: [1, 3650] };
+let onDeleted = () => {};
+
+const same = (a, b) => a.toLowerCase() === b.toLowerCase();
+const has = (list, app) => list.some((x) => same(x, app));
+
+function renderExcluded() {
+  const list = $('#settings-excluded');
+  list.replaceChildren(
+    ...excluded.map((app) =>
+      h('li', { className: 'chip' },
+        h('span', { className: 'chip-name', textContent: app }),
+        h('button', {
+          type: 'button',
+          className: 'chip-remove',
+          textContent: '✕',
+          title: `Remove ${app}`,
+          dataset: { app },
+          attrs: { 'aria-label': `Remove ${app} from the excluded apps` },
+        }))),
+  );
+  if (excluded.length === 0) {
+    list.append(h('li', { className: 'muted small', textContent: 'No apps are excluded.' }));
+  }
+}
+
+function showLevelHelp() {
+  const level = $('#settings-level').value;
+  for (const li of document.querySelectorAll('#level-help li')) {
+    li.classList.toggle('current', li.dataset.level === level);
+  }
+}
+
+function current() {
+  return {
+    capture_level: $('#settings-level').value,
+    excluded_apps: excluded.slice(),
+    mouse_rate: Number($('#settings-mouse-rate').value),
+    retention_days: Number($('#settings-retention').value),
+  };
+}
+
+function updateDirty() {
+  if (!saved) return;
+  const c = current();
+  const dirty =
+    c.capture_level !== saved.capture_level ||
+    c.mouse_rate !== saved.mouse_rate ||
+    c.retention_days !== saved.retention_days ||
+    c.excluded_apps.length !== saved.excluded_apps.length ||
+    c.excluded_apps.some((a, i) => a !== saved.excluded_apps[i]);
+  $('#settings-dirty').hidden = !dirty;
+}
+
+function fill(view) {
+  saved = view.settings;
+  excluded = saved.excluded_apps.slice();
+  ranges = { mouse: view.mouse_rate_range, retention: view.retention_range };
+  $('#settings-level').value = saved.capture_level;
+  const rate = $('#settings-mouse-rate');
+  rate.min = ranges.mouse[0];
+  rate.max = ranges.mouse[1];
+  rate.value = saved.mouse_rate;
+  const days = $('#settings-retention');
+  days.min = ranges.retention[0];
+  days.max = ranges.retention[1];
+  days.value = saved.retention_days;
+  $('#recent-apps').replaceChildren(...view.recent_apps.map((a) => h('option', { value: a })));
+  renderExcluded();
+  showLevelHelp();
+  updateDirty();
+}
+
+function checkNumber(input, [lo, hi], what) {
+  const v = Number(input.value);
+  const ok = input.value.trim() !== '' && Number.isInteger(v) && v >= lo && v <= hi;
+  input.setAttribute('aria-invalid', ok ? 'false' : 'true');
+  if (!ok) {
+    input.focus();
+    throw { kind: 'invalid', message: `${what} must be a whole number from ${lo} to ${hi}.` };
+  }
+}
+
+function addExcluded() {
+  const input = $('#exclude-input');
+  const app = input.value.trim();
+  if (!app) {
+    toast('Type or pick an app name first.', 'info');
+    input.focus();
+    return;
+  }
+  if (has(excluded, app)) {
+    toast(`${app} is already excluded.`, 'info');
+  } else {
+    excluded.push(app);
+    renderExcluded();
+    updateDirty();
+    toast(`${app} will be excluded once you save.`, 'info');
+  }
+  input.value = '';
+  input.focus();
+}
+
+async function offerDeletion(app) {
+  const preview = await call('delete_preview', { input: { what: 'app', app } });
+  if (preview.events === 0) return;
+  await previewAndDelete({ what: 'app', app }, {
+    title: `${app} is now excluded`,
+    text: (p) =>
+      `Also delete what was already recorded of ${app}? ${plural(p.events, 'event')} from before it was excluded will be deleted from this computer for good.`,
+    no: 'Keep them',
+    after: onDeleted,
+  });
+}
+
+async function save() {
+  checkNumber($('#settings-mouse-rate'), ranges.mouse, 'The mouse rate');
+  checkNumber($('#settings-retention'), ranges.retention, 'Retention');
+  const before = saved ? saved.excluded_apps.slice() : [];
+  const view = await call('save_settings', { input: current() });
+  fill(view);
+  const added = view.settings.excluded_apps.filter((a) => !has(before, a));
+  toast('Settings saved. They apply from now on.');
+  for (const app of added) {
+    try {
+      await offerDeletion(app);
+    } catch (e) {
+      toastError(e);
+    }
+  }
+}
+
+/** Loads the settings and the autostart state (when the view is shown). */
+export async function refreshPrivacy() {
+  try {
+    const [view, auto] = await Promise.all([call('settings'), call('autostart')]);
+    // Keep unsaved edits if the person is in the middle of changing something.
+    if (!saved || $('#settings-dirty').hidden) fill(view);
+    else $('#recent-apps').replaceChildren(...view.recent_apps.map((a) => h('option', { value: a })));
+    $('#autostart').checked = auto;
+  } catch (e) {
+    toastError(e);
+  }
+}
+
+export function initPrivacy({ deleted }) {
+  onDeleted = deleted;
+  $('#settings-level').addEventListener('change', () => { showLevelHelp(); updateDirty(); });
+  $('#settings-mouse-rate').addEventListener('input', updateDirty);
+  $('#settings-retention').addEventListener('input', updateDirty);
+  $('#exclude-add').addEventListener('click', addExcluded);
+  $('#exclude-input').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      addExcluded();
+    }
+  });
+  $('#settings-excluded').addEventListener('click', (e) => {
+    const b = e.target.closest('button.chip-remove');
+    if (!b) return;
+    excluded = excluded.filter((a) => a !== b.dataset.app);
+    renderExcluded();
+    updateDirty();
+    toast(`${b.dataset.app} will no longer be excluded once you save.`, 'info');
+  });
+  $('#settings-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy($('#settings-save'), save);
+  });
+  const auto = $('#autostart');
+  auto.addEventListener('change', async () => {
+    const want = auto.checked;
+    auto.disabled = true;
+    try {
+      auto.checked = await call('set_autostart', { enabled: want });
+      toast(want ? 'Glasshouse will start when you log in.' : 'Glasshouse will no longer start at login.');
+    } catch (e) {
+      auto.checked = !want;
+      toastError(e);
+    } finally {
+      auto.disabled = false;
+    }
+  });
+}
