@@ -27,19 +27,19 @@ fn expect_status(r: Response) -> Result<Status, IpcError> {
     }
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn status(state: State<'_, AppState>) -> Result<Status, IpcError> {
     state.status()
 }
 
 /// Pauses for `minutes`, or until resumed when `minutes` is absent.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn pause(state: State<'_, AppState>, minutes: Option<u32>) -> Result<Status, IpcError> {
     let until = minutes.map(|m| now_micros() + i64::from(m) * 60 * MICROS_PER_SEC);
     expect_status(state.request(Request::Pause { until })?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn resume(state: State<'_, AppState>) -> Result<Status, IpcError> {
     expect_status(state.request(Request::Resume)?)
 }
@@ -47,7 +47,7 @@ pub fn resume(state: State<'_, AppState>) -> Result<Status, IpcError> {
 /// Everything the dashboard draws: counters, per-app tables and the charts as SVG.
 /// `width` is the room the window has for the day's timeline, in CSS pixels, so that its labels
 /// are drawn at their real size instead of being scaled down in a narrow window.
-#[tauri::command]
+#[tauri::command(async)]
 pub fn dashboard(
     state: State<'_, AppState>,
     dark: Option<bool>,
@@ -60,7 +60,7 @@ pub fn dashboard(
     dashboard::build(&state.reader()?, &status, dark.unwrap_or(false), width)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn live_feed(state: State<'_, AppState>) -> Vec<FeedItem> {
     state
         .shared
@@ -79,7 +79,7 @@ pub struct SettingsView {
     pub retention_range: (u32, u32),
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn settings(state: State<'_, AppState>) -> Result<SettingsView, IpcError> {
     let settings = Settings::load(&state.paths.settings_file)?;
     let recent_apps = state
@@ -106,7 +106,7 @@ pub struct SettingsInput {
     pub retention_days: u32,
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn save_settings(
     state: State<'_, AppState>,
     input: SettingsInput,
@@ -219,7 +219,7 @@ fn describe(what: &DeleteWhat) -> String {
     }
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn delete_preview(
     state: State<'_, AppState>,
     input: DeleteInput,
@@ -232,7 +232,7 @@ pub fn delete_preview(
     })
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn delete(state: State<'_, AppState>, input: DeleteInput) -> Result<DeleteReport, IpcError> {
     let what = resolve(&input)?;
     match state.request(Request::Delete { what })? {
@@ -244,7 +244,7 @@ pub fn delete(state: State<'_, AppState>, input: DeleteInput) -> Result<DeleteRe
     }
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn activity(
     state: State<'_, AppState>,
     limit: Option<usize>,
@@ -252,12 +252,12 @@ pub fn activity(
     Ok(state.reader()?.activity(limit.unwrap_or(200).min(2000))?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn autostart() -> Result<bool, IpcError> {
     Ok(autostart::enabled()?)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 pub fn set_autostart<R: Runtime>(
     _app: AppHandle<R>,
     state: State<'_, AppState>,

@@ -87,6 +87,9 @@ impl Pauses {
     }
 }
 
+/// This program's own name: its windows are always excluded.
+pub const SELF_APP: &str = "glasshouse";
+
 /// How far back a switch to an excluded app reaches: input captured this long before the focus
 /// change was reported is treated as the excluded app's. The report trails the switch by a few
 /// X round trips (and, without a window manager, by up to one key press).
@@ -207,9 +210,14 @@ impl Policy {
     }
 
     fn is_excluded(&self, w: &Window) -> bool {
-        self.excluded_apps
-            .iter()
-            .any(|e| app_matches(e, &w.app) || app_matches(e, &w.class))
+        // Glasshouse's own dashboard is never recorded: what a person types into its privacy
+        // settings is about their privacy, not their work.
+        app_matches(SELF_APP, &w.app)
+            || app_matches(SELF_APP, &w.class)
+            || self
+                .excluded_apps
+                .iter()
+                .any(|e| app_matches(e, &w.app) || app_matches(e, &w.class))
     }
 
     fn dropped(&self, app: &str, ts: Micros) -> bool {
@@ -687,6 +695,19 @@ mod tests {
             })
             .collect();
         assert_eq!(texts, vec!["e".to_owned()]);
+    }
+
+    #[test]
+    fn the_dashboard_itself_is_never_recorded() {
+        let settings = Settings {
+            excluded_apps: Vec::new(),
+            ..Settings::default()
+        };
+        let mut p = Policy::new(&settings);
+        let mut out = Vec::new();
+        p.set_focus(window("glasshouse", "Glasshouse"), 0, &mut out);
+        p.apply(key(S, 'x'), &mut out);
+        assert_eq!(out[0].1.event, Stored::Excluded);
     }
 
     #[test]
