@@ -1,14 +1,22 @@
 //! The parent's side: runs the capture worker as a child process, forwards its frames in order,
 //! reports when capture is (un)available, and restarts the worker with exponential backoff.
 //!
-//! **Invariant:** the worker never outlives the app. [`Supervisor::stop`] (and `Drop`) kill it;
+//! **Invariant:** the worker never outlives the app. [`Supervisor::stop`] (and `Drop`) end it;
 //! if the app dies without stopping, the kernel kills it (`PR_SET_PDEATHSIG`), and as a last
 //! resort the worker exits when its stdin (a pipe held only by the supervisor) closes.
+//!
+//! **Only the app stops the worker.** It runs in a process group of its own and ignores SIGINT,
+//! SIGHUP and SIGTERM, so Ctrl-C in the app's terminal (which signals the whole foreground
+//! group) or a session manager's TERM reaches the app alone, which then stops capture
+//! gracefully: [`Supervisor::stop`] closes the worker's stdin, the worker writes out the frames
+//! it still buffers and exits, and the supervisor forwards everything up to end of file. A worker
+//! that has not left after [`STOP_GRACE`] is killed. A deliberate stop never reports capture as
+//! unavailable.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -16,6 +24,9 @@ use std::time::{Duration, Instant};
 
 use crate::wire::{Frame, FrameReader};
 use crate::{CaptureError, CaptureMsg, CaptureStatus};
+
+/// How long a stopped worker gets to flush its last frames and leave before it is killed.
+pub const STOP_GRACE: Duration = Duration::from_millis(300);
 
 /// What the supervisor reports, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +69,8 @@ pub struct Supervisor {
     stop_tx: Option<Sender<()>>,
     child: Arc<Mutex<Option<Child>>>,
     thread: Option<JoinHandle<()>>,
+    /// Disconnects when the supervisor thread ends (it holds the only sender).
+    done_rx: mpsc::Receiver<()>,
 }
 
 impl Supervisor {
@@ -65,6 +78,7 @@ impl Supervisor {
     /// [`Supervisor::stop`] is called.
     pub fn spawn(cfg: SupervisorConfig, sink: Sender<SupervisorEvent>) -> Supervisor {
         let (stop_tx, stop_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
         let child = Arc::new(Mutex::new(None));
         let state = Supervising {
             cfg,
@@ -74,7 +88,10 @@ impl Supervisor {
         };
         let thread = thread::Builder::new()
             .name("capture-supervisor".into())
-            .spawn(move || state.run())
+            .spawn(move || {
+                let _done = done_tx;
+                state.run();
+            })
             .ok();
         if thread.is_none() {
             tracing::error!("cannot start the capture supervisor thread");
@@ -83,21 +100,33 @@ impl Supervisor {
             stop_tx: Some(stop_tx),
             child,
             thread,
+            done_rx,
         }
     }
 
-    /// Kills the worker and waits for the supervisor thread to finish.
+    /// Stops capture: closes the worker's stdin, which makes it write out what it still buffers
+    /// and exit; forwards its last frames to the sink; kills it if it has not left after
+    /// [`STOP_GRACE`]. Returns when the supervisor thread has finished.
     pub fn stop(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
-        // Dropping the sender wakes a backoff sleep; killing the child ends a blocking read.
+        // Dropping the sender wakes a backoff sleep and tells the thread not to restart.
         self.stop_tx.take();
-        kill_child(&self.child);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        close_stdin(&self.child);
+        let mut wait = STOP_GRACE;
+        // The thread reads the worker's output until end of file, then reaps it and ends.
+        while let Err(RecvTimeoutError::Timeout) = self.done_rx.recv_timeout(wait) {
+            // Too slow (or a worker that was still starting when stdin was closed above).
+            close_stdin(&self.child);
+            kill_child(&self.child);
+            wait = Duration::from_millis(50);
         }
+        let _ = thread.join();
     }
 }
 
@@ -107,11 +136,65 @@ impl Drop for Supervisor {
     }
 }
 
+/// Closes the worker's stdin: the worker takes that as the request to flush and exit.
+fn close_stdin(child: &Mutex<Option<Child>>) {
+    let mut guard = child.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(child) = guard.as_mut() {
+        drop(child.stdin.take());
+    }
+}
+
+/// Kills the worker and whatever it started in its process group.
 fn kill_child(child: &Mutex<Option<Child>>) {
     let mut guard = child.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(child) = guard.as_mut() {
-        // The child is reaped only under this lock, so its pid cannot have been reused.
+        // The child is reaped only under this lock, so its pid cannot have been reused, and
+        // neither can its process group id while it (the group's leader) is not reaped.
+        #[cfg(unix)]
+        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: kill(2) on the group our unreaped child leads; it touches no memory.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
         let _ = child.kill();
+    }
+}
+
+/// Waits for the worker to exit without holding the lock (so `stop` can still kill it), and
+/// without reaping it (so its pid stays ours until it is reaped under the lock).
+#[cfg(unix)]
+fn wait_for_exit(child: &Mutex<Option<Child>>) {
+    let pid = {
+        let guard = child.lock().unwrap_or_else(PoisonError::into_inner);
+        match guard.as_ref().map(|c| libc::id_t::try_from(c.id())) {
+            Some(Ok(pid)) => pid,
+            _ => return,
+        }
+    };
+    loop {
+        // SAFETY: waitid writes only into `info`, a plain C struct we own; WNOWAIT leaves the
+        // child a zombie for `Child::wait` to reap.
+        let r = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT)
+        };
+        if r == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_for_exit(child: &Mutex<Option<Child>>) {
+    loop {
+        let mut guard = child.lock().unwrap_or_else(PoisonError::into_inner);
+        match guard.as_mut().map(Child::try_wait) {
+            Some(Ok(None)) => {}
+            _ => return,
+        }
+        drop(guard);
+        thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -181,8 +264,8 @@ impl Supervising {
         };
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
-        // Held, never written: the worker exits when this pipe closes (i.e. when we die).
-        let _stdin: Option<ChildStdin> = child.stdin.take();
+        // The child keeps its stdin, never written: the worker flushes and exits when that pipe
+        // closes, i.e. when stop() closes it or when we die.
         {
             let mut slot = self.child.lock().unwrap_or_else(PoisonError::into_inner);
             *slot = Some(child);
@@ -190,7 +273,7 @@ impl Supervising {
         // stop() may have run between the check in run() and storing the child: re-check now
         // that stop() is sure to find it.
         if self.stopping() {
-            kill_child(&self.child);
+            close_stdin(&self.child);
         }
 
         let last_stderr = Arc::new(Mutex::new(String::new()));
@@ -234,6 +317,7 @@ impl Supervising {
             }
         }
 
+        wait_for_exit(&self.child);
         let status = {
             let mut slot = self.child.lock().unwrap_or_else(PoisonError::into_inner);
             let status = slot.as_mut().map(Child::wait);
@@ -272,9 +356,34 @@ impl Supervising {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        #[cfg(unix)]
+        only_the_app_stops_it(&mut cmd);
         #[cfg(target_os = "linux")]
         die_with_parent(&mut cmd);
         cmd.spawn().map_err(CaptureError::Spawn)
+    }
+}
+
+/// Puts the worker in a process group of its own and makes it ignore the signals a terminal
+/// (Ctrl-C, hang-up) or a session manager (TERM) sends to everything: the app hears them and
+/// stops the worker gracefully, so no buffered input is lost and no false "capture unavailable"
+/// is logged. Ignored dispositions survive `exec`. SIGKILL (stop's last resort, the parent-death
+/// signal) still ends it.
+#[cfg(unix)]
+fn only_the_app_stops_it(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+    // SAFETY: the closure runs between fork and exec and calls only signal(2), which is
+    // async-signal-safe; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGHUP, libc::SIGTERM] {
+                if libc::signal(sig, libc::SIG_IGN) == libc::SIG_ERR {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
     }
 }
 
@@ -548,6 +657,119 @@ mod tests {
             // No Unavailable is reported for a deliberate stop.
             assert!(rx.try_recv().is_err());
         }
+    }
+
+    /// `bytes` as a printf(1) format that writes them back exactly.
+    fn printf_escaped(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("\\{b:03o}")).collect()
+    }
+
+    fn key(ts: i64, text: &str) -> Frame {
+        Frame::Input(RawEvent {
+            ts,
+            input: Input::KeyDown {
+                key: Key::KeyA,
+                text: Some(text.into()),
+            },
+        })
+    }
+
+    fn encoded(frame: &Frame) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        wire::encode(frame, &mut bytes);
+        bytes
+    }
+
+    /// Like the real worker, the fake keeps its last input buffered and writes it only when its
+    /// stdin closes: `stop()` must close stdin and forward what comes out until end of file,
+    /// rather than kill the worker and lose it.
+    #[test]
+    fn stop_lets_the_worker_flush_and_forwards_its_last_frames() {
+        let fake = Fake::new();
+        let slow = printf_escaped(&encoded(&key(1, "s")));
+        let last = printf_escaped(&encoded(&key(2, "last")));
+        // The loop is bounded so that an old supervisor that kills the worker does not hang.
+        let then = format!(
+            "( for i in $(seq 50); do printf '{slow}'; sleep 0.02; done ) & \
+             cat > /dev/null 2>&1; kill -9 $!; printf '{last}'; exit 0"
+        );
+        let (tx, rx) = mpsc::channel();
+        let sup = Supervisor::spawn(fake.config(&[Frame::Started], &then), tx);
+        assert_eq!(next(&rx), RUNNING);
+        for _ in 0..3 {
+            assert_eq!(
+                next(&rx),
+                SupervisorEvent::Msg(CaptureMsg::Input(ev_of(key(1, "s"))))
+            );
+        }
+        let t = Instant::now();
+        sup.stop();
+        let stopped_in = t.elapsed();
+        let rest: Vec<SupervisorEvent> = rx.try_iter().collect();
+        let (slow_ones, tail) = rest.split_at(rest.len().saturating_sub(1));
+        assert!(
+            slow_ones
+                .iter()
+                .all(|e| *e == SupervisorEvent::Msg(CaptureMsg::Input(ev_of(key(1, "s"))))),
+            "{rest:?}"
+        );
+        assert_eq!(
+            tail,
+            [SupervisorEvent::Msg(CaptureMsg::Input(ev_of(key(
+                2, "last"
+            ))))],
+            "the frames the worker flushed on stop were lost (and no Unavailable for a stop)"
+        );
+        // A worker that leaves when asked is not waited for until the kill.
+        assert!(stopped_in < STOP_GRACE, "{stopped_in:?}");
+    }
+
+    fn ev_of(frame: Frame) -> RawEvent {
+        match frame {
+            Frame::Input(ev) => ev,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Ctrl-C in a terminal signals the whole foreground process group: the worker must be in
+    /// a group of its own (so only its parent decides when it stops), and ignore the signals a
+    /// terminal or a session manager sends.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_worker_has_its_own_process_group_and_ignores_terminal_signals() {
+        let fake = Fake::new();
+        let pidfile = fake.path("pid");
+        let then = format!("echo $$ > '{}'; exec sleep 600", pidfile.display());
+        let (tx, rx) = mpsc::channel();
+        let sup = Supervisor::spawn(fake.config(&[Frame::Started], &then), tx);
+        assert_eq!(next(&rx), RUNNING);
+        let deadline = Instant::now() + WAIT;
+        let pid = loop {
+            match std::fs::read_to_string(&pidfile) {
+                Ok(p) if p.ends_with('\n') => break p.trim().to_owned(),
+                _ if Instant::now() > deadline => panic!("the fake worker wrote no pid"),
+                _ => thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces.
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+        let pgrp: i32 = fields[2].parse().unwrap();
+        // SAFETY: getpgrp has no preconditions.
+        let ours = unsafe { libc::getpgrp() };
+        assert_ne!(pgrp, ours, "the worker shares the app's process group");
+        assert_eq!(pgrp.to_string(), pid, "the worker leads its own group");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let ignored = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:"))
+            .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+            .unwrap();
+        for sig in [libc::SIGINT, libc::SIGHUP, libc::SIGTERM] {
+            assert_ne!(ignored & (1 << (sig - 1)), 0, "signal {sig} is not ignored");
+        }
+        sup.stop();
+        assert!(rx.try_recv().is_err());
     }
 
     #[test]

@@ -4,10 +4,14 @@
 //! The platform backend's callbacks only timestamp and enqueue; one writer thread owns stdout,
 //! turns the queue into frames in order, and flushes when the queue runs empty, at most once
 //! per `FLUSH_INTERVAL` (4 ms), so a frame waits at most that long after the queue drained.
+//!
+//! When stdin closes (the supervisor's stop, or the parent's death) the writer is told to write
+//! out everything queued so far and flush before the process exits, so a graceful stop loses no
+//! input that was already captured.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use glasshouse_core::model::{Input, Micros, RawEvent};
@@ -22,11 +26,16 @@ pub const EXIT_ERROR: i32 = 2;
 /// Exit code when stdout could no longer be written (the parent is gone).
 pub const EXIT_PARENT_GONE: i32 = 3;
 
+/// After stdin closed, how long the writer gets to write out the queue before the process exits
+/// anyway (the supervisor kills a worker that takes longer than its own, similar, grace).
+const STOP_FLUSH_LIMIT: Duration = Duration::from_millis(250);
+
 /// The worker's main. Returns the process exit code: 0 when the parent closed our stdin, 2 after
 /// an error (already reported in an `Error` frame), 3 when stdout broke.
 ///
-/// Exits the process when stdin reaches end of file: the parent holds the other end of that
-/// pipe, so run by hand from a terminal, Ctrl-D stops it.
+/// Exits the process, after writing out the frames it still holds, when stdin reaches end of
+/// file: the parent holds the other end of that pipe, so run by hand from a terminal, Ctrl-D
+/// stops it.
 pub fn run() -> i32 {
     let out = match take_stdout() {
         Ok(out) => out,
@@ -62,6 +71,8 @@ pub(crate) enum Item<E> {
     Frame(Frame),
     /// Report this reason, then stop.
     Fatal(String),
+    /// Stdin closed: write out everything queued before this, flush, and stop (exit code 0).
+    Stop,
 }
 
 /// Serialises the queue to `out` until it closes or a fatal item arrives; returns the exit code.
@@ -91,6 +102,7 @@ pub(crate) fn write_loop<E>(
                 wire::encode(&Frame::Error(reason), &mut buf);
                 fatal = true;
             }
+            Item::Stop => break,
         }
         if out.write_all(&buf).is_err() {
             return EXIT_PARENT_GONE;
@@ -140,26 +152,41 @@ pub(crate) fn write_loop<E>(
     }
 }
 
-/// Exits the whole process once stdin closes: the parent holds the only write end, so this
-/// fires when the parent dies even if the kernel's parent-death signal could not be set.
-pub(crate) fn exit_when_stdin_closes() {
+/// Ends the worker once stdin closes: the writer (fed through `queue`) writes out what is queued,
+/// flushes and exits the process; if it cannot within [`STOP_FLUSH_LIMIT`] (stdout blocked), the
+/// process exits anyway. The parent holds the only write end of stdin, so this fires on a
+/// graceful stop and also when the parent dies even if the kernel's parent-death signal could
+/// not be set.
+pub(crate) fn exit_when_stdin_closes<E: Send + 'static>(queue: Sender<Item<E>>) {
     let spawned = std::thread::Builder::new()
         .name("capture-stdin".into())
-        .spawn(|| {
-            let mut stdin = io::stdin();
-            let mut sink = [0u8; 256];
-            loop {
-                match stdin.read(&mut sink) {
-                    Ok(0) => std::process::exit(0),
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => std::process::exit(0),
-                }
-            }
+        .spawn(move || {
+            wait_for_eof(io::stdin());
+            stop_writer(&queue);
+            std::thread::sleep(STOP_FLUSH_LIMIT);
+            std::process::exit(0);
         });
     if spawned.is_err() {
         eprintln!("capture worker: cannot watch stdin");
     }
+}
+
+/// Reads (and discards) `input` until end of file or an error.
+fn wait_for_eof(mut input: impl Read) {
+    let mut sink = [0u8; 256];
+    loop {
+        match input.read(&mut sink) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Asks the writer to write out what is queued and stop. Items queued after this are dropped.
+fn stop_writer<E>(queue: &Sender<Item<E>>) {
+    let _ = queue.send(Item::Stop);
 }
 
 /// Takes fd 1 for frames and points fd 1 at stderr, so that nothing else in the process (a
@@ -220,6 +247,60 @@ mod tests {
                 Frame::Error("boom".into())
             ]
         );
+    }
+
+    /// What the worker does when the supervisor stops it: stdin closes, and the frames still
+    /// queued or buffered (within the 4 ms flush interval) are written out before it exits.
+    #[test]
+    fn a_closed_stdin_writes_out_what_is_queued_then_stops() {
+        #[derive(Clone, Default)]
+        struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Shared {
+            fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mv = |ts, n| {
+            Frame::Input(RawEvent {
+                ts,
+                input: Input::Move { x: n, y: n },
+            })
+        };
+        for spaced in [false, true] {
+            let (tx, rx) = mpsc::channel();
+            let out = Shared::default();
+            let writer = {
+                let out = out.clone();
+                std::thread::spawn(move || {
+                    write_loop(rx, out, |n: i32| Some(Input::Move { x: n, y: n }))
+                })
+            };
+            tx.send(Item::Frame(Frame::Started)).unwrap();
+            for i in 1..=100 {
+                tx.send(Item::Raw(i, i as i32)).unwrap();
+                if spaced && i % 10 == 0 {
+                    // Let the writer block on an empty queue, with a frame in its buffer.
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            wait_for_eof(io::empty());
+            stop_writer(&tx);
+            let _ = tx.send(Item::Raw(101, 101)); // after the stop: never written
+            assert_eq!(writer.join().unwrap(), 0);
+            let bytes = out.0.lock().unwrap().clone();
+            let mut reader = wire::FrameReader::new(&bytes[..]);
+            let mut frames = Vec::new();
+            while let Some(f) = reader.next_frame().unwrap() {
+                frames.push(f);
+            }
+            let mut want = vec![Frame::Started];
+            want.extend((1..=100).map(|i| mv(i, i as i32)));
+            assert_eq!(frames, want, "spaced: {spaced}");
+        }
     }
 
     #[test]

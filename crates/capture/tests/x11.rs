@@ -375,7 +375,20 @@ fn captures_under_xvfb_and_survives_an_x_server_restart() {
     seen.wait_for("again, typed into the second xterm", |e| {
         typed(e) == "again" && focused(e, "xterm", &title2)
     });
+    // A deliberate stop: the worker flushes and leaves when its stdin closes (well before it
+    // would be killed), and capture is not reported unavailable.
+    let t = Instant::now();
     sup.stop();
+    let took = t.elapsed();
+    assert!(
+        took < glasshouse_capture::supervisor::STOP_GRACE,
+        "the worker did not leave when asked: stop took {took:?}"
+    );
+    let after: Vec<SupervisorEvent> = seen.rx.try_iter().collect();
+    assert!(
+        !status(&after, false),
+        "a deliberate stop reported capture unavailable: {after:?}"
+    );
 
     check_server_without_record();
 }

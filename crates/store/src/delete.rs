@@ -122,6 +122,7 @@ fn span(
         events: u64::try_from(events).unwrap_or(0),
         since: first.map(|m| m * MICROS_PER_MINUTE),
         until: last.map(|t| t.saturating_add(1)),
+        wal_cleared: true,
     })
 }
 

@@ -24,6 +24,10 @@ pub enum StoreError {
     },
     #[error("there is no Glasshouse database at {} yet: nothing has been recorded", .path.display())]
     Missing { path: PathBuf },
+    /// The database is missing (or empty) but its write-ahead log is not. The log may hold the
+    /// person's input; SQLite would replay it into a new database, so it is left alone.
+    #[error("the write-ahead log {} is left from a database that is gone; move it away (or delete it) to start a new database", .wal.display())]
+    StaleWal { wal: PathBuf },
     #[error("the disk holding {} is full: recent input is kept in memory and written once there is space again", .path.display())]
     DiskFull { path: PathBuf },
     #[error("cannot use {}: {source}", .path.display())]

@@ -18,7 +18,12 @@
 //! ## Privacy
 //! - **Deleted means gone:** `secure_delete` is always on, so deleted rows are overwritten with
 //!   zeros, and every delete ends with a truncating WAL checkpoint, so old copies of the pages do
-//!   not linger in the write-ahead log. Tests scan the raw files for a deleted canary string.
+//!   not linger in the write-ahead log. When a reader holds that checkpoint up, the delete says so
+//!   ([`DeleteReport::wal_cleared`], [`Store::wal_pending`]) and the writer retries it after every
+//!   commit until it completes. Closing the store empties the WAL as well. Tests scan the raw
+//!   files for a deleted canary string.
+//! - A write-ahead log left next to a database that is gone is refused, never replayed into a
+//!   new database nor deleted: it holds the person's input, and what to do with it is theirs.
 //! - A window title is written only together with an event of that window: windows that never
 //!   had a stored event leave no trace. Deleting by application removes its titles.
 //! - The activity log records what was deleted and when, never titles or typed text.
@@ -38,6 +43,7 @@ mod types;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -69,6 +75,8 @@ struct Inner {
     tx: Sender<Cmd>,
     path: PathBuf,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Set by the writer while a delete's checkpoint is held up by readers.
+    wal_pending: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -99,7 +107,8 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let conn = schema::open_writer(path)?;
         let (tx, rx) = mpsc::channel();
-        let writer = Writer::new(conn, path.to_owned());
+        let wal_pending = Arc::new(AtomicBool::new(false));
+        let writer = Writer::new(conn, path.to_owned(), Arc::clone(&wal_pending));
         let thread = std::thread::Builder::new()
             .name("glasshouse-store".into())
             .spawn(move || writer::run(writer, rx))
@@ -109,6 +118,7 @@ impl Store {
                 tx,
                 path: path.to_owned(),
                 thread: Mutex::new(Some(thread)),
+                wal_pending,
             }),
         })
     }
@@ -141,6 +151,11 @@ impl Store {
     /// Deletes the selected events (also those not yet committed), recomputes the counts they
     /// were part of, removes windows and applications left without events, overwrites the freed
     /// space and truncates the write-ahead log. Logs the delete in the activity log.
+    ///
+    /// If a reader keeps the write-ahead log from being truncated for 2 s, the delete returns
+    /// with [`DeleteReport::wal_cleared`] false: the deleted bytes may still be in the `-wal`
+    /// file until the reader is done; the writer retries after every commit (see
+    /// [`Store::wal_pending`]).
     pub fn delete(&self, sel: Selection) -> Result<DeleteReport, StoreError> {
         self.call(|reply| Cmd::Delete {
             sel,
@@ -149,7 +164,8 @@ impl Store {
         })
     }
 
-    /// Deletes events (and their counts) older than `now - days`, like [`Store::delete`].
+    /// Deletes events (and their counts) older than `now - days`, like [`Store::delete`]. When
+    /// there is nothing that old, nothing is written and nothing is logged.
     pub fn apply_retention(&self, days: u32, now: Micros) -> Result<DeleteReport, StoreError> {
         let until = now.saturating_sub(Micros::from(days).saturating_mul(MICROS_PER_DAY));
         self.call(|reply| Cmd::Delete {
@@ -191,8 +207,16 @@ impl Store {
         &self.inner.path
     }
 
-    /// Commits what is buffered and stops the writer. Other handles to the same store get
-    /// [`StoreError::Closed`] afterwards.
+    /// Whether a delete's truncating checkpoint is still held up by a reader, i.e. whether
+    /// deleted bytes may still be in the `-wal` file. The writer retries after every commit and
+    /// when idle, so this turns false shortly after the reader is done.
+    pub fn wal_pending(&self) -> bool {
+        self.inner.wal_pending.load(Ordering::Relaxed)
+    }
+
+    /// Commits what is buffered, empties the write-ahead log (a truncating checkpoint; SQLite
+    /// removes the file when no reader has the database open) and stops the writer. Other
+    /// handles to the same store get [`StoreError::Closed`] afterwards.
     pub fn close(self) -> Result<(), StoreError> {
         let result = self.call(|reply| Cmd::Stop(Some(reply)));
         let handle = match self.inner.thread.lock() {

@@ -187,9 +187,7 @@ pub(crate) fn inspect(path: &Path) -> Result<FileState, StoreError> {
     }
     // While a WAL holds changes, a crash during a checkpoint can leave the header ahead of the
     // file; SQLite repairs that from the WAL, so the size is only checked without one.
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal_len = fs::metadata(std::path::PathBuf::from(wal)).map_or(0, |m| m.len());
+    let wal_len = fs::metadata(sibling(path, "-wal")).map_or(0, |m| m.len());
     if pages_valid && wal_len == 0 && pages * page_size > len {
         return Err(StoreError::Corrupt {
             path: path.to_owned(),
@@ -230,6 +228,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
         create_private_dir(dir)?;
     }
     if inspect(path)? == FileState::New {
+        refuse_stale_wal(path)?;
         create_new(path)?;
     }
     // Look with a read-only connection first: a file we cannot read or whose schema is newer is
@@ -245,6 +244,26 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let version = check_readable(&conn, path)?;
     configure(&conn, path, version)?;
     Ok(conn)
+}
+
+/// A non-empty `-wal` next to a missing or empty database is left from a database that is gone
+/// (deleted or moved without its WAL). SQLite would replay it into the new file, bringing back
+/// input and pages of another database, so it is refused: never replayed, never deleted.
+fn refuse_stale_wal(path: &Path) -> Result<(), StoreError> {
+    let wal = sibling(path, "-wal");
+    match fs::metadata(&wal) {
+        Ok(m) if m.len() > 0 => Err(StoreError::StaleWal { wal }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io(&wal, e)),
+    }
+}
+
+/// `path` with `suffix` appended to its file name (`glasshouse.db` → `glasshouse.db-wal`).
+fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
 }
 
 /// Creates a new database under a temporary name and renames it into place once it is complete,

@@ -18,7 +18,7 @@ pub enum Selection {
 }
 
 /// What a delete removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteReport {
     /// Number of events deleted.
     pub events: u64,
@@ -27,6 +27,28 @@ pub struct DeleteReport {
     pub since: Option<Micros>,
     /// For a range: the range's end. Otherwise just after the newest deleted event.
     pub until: Option<Micros>,
+    /// Whether the write-ahead log was emptied (a truncating checkpoint completed), so no copy
+    /// of the deleted bytes is left in the `-wal` file. False when a reader held the checkpoint
+    /// up for too long: the store retries after every commit until it completes
+    /// ([`crate::Store::wal_pending`]). Payloads from before this field read as true.
+    #[serde(default = "yes")]
+    pub wal_cleared: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Nothing deleted, so nothing left behind either.
+impl Default for DeleteReport {
+    fn default() -> Self {
+        DeleteReport {
+            events: 0,
+            since: None,
+            until: None,
+            wal_cleared: true,
+        }
+    }
 }
 
 /// What an activity-log entry is about.

@@ -11,10 +11,18 @@
 //! A failed commit (a full disk, say) keeps the events in memory, is retried every
 //! [`RETRY_AFTER`], and is reported to the next caller that waits for the writer. Memory is bounded
 //! by [`MAX_BUFFERED`] events; beyond that new events are dropped and the drop is reported.
+//!
+//! Every delete ends with a truncating WAL checkpoint, so the old page versions holding the
+//! deleted bytes leave the disk. A reader in the middle of a long query holds that up: the
+//! delete waits up to [`CHECKPOINT_PATIENCE`], then the checkpoint stays *pending* and is tried
+//! again, once and briefly, after every commit and on every idle tick, so it completes soon after
+//! the reader is done even while input never stops. Closing the store checkpoints too, so a
+//! closed database leaves nothing in its WAL.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
@@ -44,8 +52,10 @@ const MAX_BUFFERED: usize = 1_000_000;
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// How often an idle writer looks for finished minutes to compact.
 const IDLE_TICK: Duration = Duration::from_secs(1);
-/// How long to keep retrying a checkpoint that readers hold up, after a delete.
+/// How long to keep retrying a checkpoint that readers hold up, after a delete (and on close).
 const CHECKPOINT_PATIENCE: Duration = Duration::from_secs(2);
+/// How long a retry of a pending checkpoint (after a commit, when idle) waits for readers.
+const CHECKPOINT_RETRY_WAIT: Duration = Duration::from_millis(10);
 
 pub(crate) type Reply<T> = SyncSender<Result<T, StoreError>>;
 
@@ -81,8 +91,9 @@ pub(crate) struct Writer {
     dirty: BTreeSet<i64>,
     newest_minute: i64,
     caches: Caches,
-    /// A delete whose checkpoint readers held up: retried when idle.
-    checkpoint_pending: bool,
+    /// A delete whose checkpoint readers held up: retried after each commit and when idle.
+    /// Shared with the store's handles ([`crate::Store::wal_pending`]).
+    checkpoint_pending: Arc<AtomicBool>,
 }
 
 pub(crate) fn run(mut w: Writer, rx: Receiver<Cmd>) {
@@ -107,7 +118,11 @@ pub(crate) fn run(mut w: Writer, rx: Receiver<Cmd>) {
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection, path: PathBuf) -> Writer {
+    pub(crate) fn new(
+        conn: Connection,
+        path: PathBuf,
+        checkpoint_pending: Arc<AtomicBool>,
+    ) -> Writer {
         Writer {
             conn,
             path,
@@ -118,7 +133,7 @@ impl Writer {
             dirty: BTreeSet::new(),
             newest_minute: i64::MIN,
             caches: Caches::default(),
-            checkpoint_pending: false,
+            checkpoint_pending,
         }
     }
 
@@ -219,9 +234,7 @@ impl Writer {
         if !over.is_empty() {
             self.compact(&over);
         }
-        if self.checkpoint_pending {
-            self.checkpoint();
-        }
+        self.retry_checkpoint();
     }
 
     fn shutdown(&mut self) -> Result<(), StoreError> {
@@ -241,8 +254,11 @@ impl Writer {
         }
         let all: Vec<i64> = self.dirty.iter().copied().collect();
         self.compact(&all);
-        if self.checkpoint_pending {
-            self.checkpoint();
+        // Closing the connection checkpoints and removes the WAL only when no other connection
+        // (a reader) has the file open: truncate it here, so a closed store leaves no WAL
+        // content either way.
+        if !self.checkpoint(CHECKPOINT_PATIENCE) {
+            tracing::warn!(path = %self.path.display(), "closing the store while a reader keeps the write-ahead log from being emptied; it is emptied when the store is next closed");
         }
         result
     }
@@ -270,6 +286,9 @@ impl Writer {
                 if !over.is_empty() {
                     self.compact(&over);
                 }
+                // While input never stops the writer is never idle: a delete's checkpoint that
+                // a reader held up is retried here too.
+                self.retry_checkpoint();
                 Ok(())
             }
             Err(e) => {
@@ -379,12 +398,21 @@ impl Writer {
                     events,
                     since: Some(*since),
                     until: Some(*until),
+                    wal_cleared: true,
                 }
             }
             Selection::App(app) => delete_app(&tx, path, app)?,
             Selection::All => delete_all(&tx, path)?,
         };
         report.events += in_memory;
+        if retention_days.is_some() && report.events == 0 {
+            // Retention runs at every start and then periodically; when it finds nothing to
+            // delete it changes nothing (the recomputed counts are the same) and logs nothing.
+            drop(tx);
+            self.retry_checkpoint();
+            report.wal_cleared = !self.checkpoint_pending.load(Ordering::Relaxed);
+            return Ok(report);
+        }
         tx.execute_batch(
             "DELETE FROM windows WHERE NOT EXISTS (SELECT 1 FROM blocks WHERE window_id = windows.id);
              DELETE FROM apps WHERE NOT EXISTS (SELECT 1 FROM windows WHERE app_id = apps.id);",
@@ -397,23 +425,40 @@ impl Writer {
         if let Err(e) = self.conn.execute_batch("PRAGMA incremental_vacuum;") {
             tracing::warn!(path = %path.display(), error = %e, "could not shrink the database after a delete");
         }
-        self.checkpoint();
+        report.wal_cleared = self.checkpoint(CHECKPOINT_PATIENCE);
+        if !report.wal_cleared {
+            tracing::warn!(path = %self.path.display(), "readers held up the checkpoint after a delete; retried after each commit until it completes");
+        }
         Ok(report)
     }
 
-    /// Copies the WAL into the database and truncates it, so old page versions holding deleted
-    /// bytes leave the disk. Readers in the middle of a query hold it up: retried briefly here,
-    /// then on idle ticks.
-    fn checkpoint(&mut self) {
-        let start = Instant::now();
-        // Short waits inside SQLite, so the patience below is what bounds the delete's latency.
-        let _ = self.conn.busy_timeout(Duration::from_millis(200));
-        let done = self.try_checkpoint(start);
-        let _ = self.conn.busy_timeout(BUSY_TIMEOUT);
-        self.checkpoint_pending = !done;
+    /// Tries a pending checkpoint once more, briefly. Costs nothing when none is pending.
+    fn retry_checkpoint(&mut self) {
+        if self.checkpoint_pending.load(Ordering::Relaxed) && self.checkpoint(Duration::ZERO) {
+            tracing::info!(path = %self.path.display(), "the checkpoint readers held up is done: deleted input has left the write-ahead log");
+        }
     }
 
-    fn try_checkpoint(&mut self, start: Instant) -> bool {
+    /// Copies the WAL into the database and truncates it, so old page versions holding deleted
+    /// bytes leave the disk. Readers in the middle of a query hold it up: retried for up to
+    /// `patience`; if it still could not complete, it is left pending. Returns whether it
+    /// completed.
+    fn checkpoint(&mut self, patience: Duration) -> bool {
+        let start = Instant::now();
+        // Short waits inside SQLite, so `patience` is what bounds the caller's latency.
+        let wait = if patience.is_zero() {
+            CHECKPOINT_RETRY_WAIT
+        } else {
+            Duration::from_millis(200)
+        };
+        let _ = self.conn.busy_timeout(wait);
+        let done = self.try_checkpoint(start, patience);
+        let _ = self.conn.busy_timeout(BUSY_TIMEOUT);
+        self.checkpoint_pending.store(!done, Ordering::Relaxed);
+        done
+    }
+
+    fn try_checkpoint(&mut self, start: Instant, patience: Duration) -> bool {
         loop {
             let r: Result<i64, _> =
                 self.conn
@@ -423,12 +468,11 @@ impl Writer {
                 Ok(_) => {}
                 Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {}
                 Err(e) => {
-                    tracing::warn!(path = %self.path.display(), error = %e, "checkpoint after a delete failed");
+                    tracing::warn!(path = %self.path.display(), error = %e, "checkpointing the write-ahead log failed");
                     return false;
                 }
             }
-            if start.elapsed() >= CHECKPOINT_PATIENCE {
-                tracing::warn!(path = %self.path.display(), "readers held up the checkpoint after a delete; retrying when idle");
+            if start.elapsed() >= patience {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(25));

@@ -633,6 +633,8 @@ fn check_canary_is_gone(sel: impl Fn(Micros) -> Selection, label: &str) {
         !contains(&bytes, &text_canary),
         "{label}: typed text still on disk while open"
     );
+    assert!(report.wal_cleared, "{label}: {report:?}");
+    assert!(!store.wal_pending());
     let r = store.reader().unwrap();
     check_rollups(&r);
     let log = r.activity(1).unwrap();
@@ -1432,4 +1434,183 @@ fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
         .unwrap();
     assert_eq!(version, 2);
     assert_eq!(tables(&c).len(), 10);
+}
+
+fn wal_of(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// A reader that holds up the checkpoint after a delete must not leave the deleted bytes in the
+/// WAL for as long as input keeps coming (the writer is never idle then).
+#[test]
+fn a_held_up_checkpoint_completes_while_input_never_stops() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = Store::open(&path).unwrap();
+    let secret = win("secretapp", "BusyCanaryTitle");
+    // Little data, so that SQLite's own automatic checkpoint (at 1,000 pages of WAL) is not what
+    // removes the bytes.
+    store.append(synth::workday(DAY, 12, 0.0002));
+    store.append(vec![ev(&secret, DAY + 5 * M, typed("BusyCanaryText"))]);
+    store.flush().unwrap();
+    assert!(contains(&raw_bytes(&path), "BusyCanary"), "control");
+
+    // Continuous input from another thread, as from the recorder: a commit every 200 ms.
+    let stop = Arc::new(AtomicBool::new(false));
+    let appender = {
+        let (store, stop) = (store.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let w = win("editor", "busy");
+            let mut ts = DAY + 2 * H;
+            while !stop.load(Ordering::Relaxed) {
+                store.append(vec![ev(&w, ts, mv(1, 2))]);
+                ts += 10_000;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
+    // A reader (a dashboard, say) holds a read transaction open across the delete.
+    let held =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    held.execute_batch("BEGIN").unwrap();
+    let _: i64 = held
+        .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
+        .unwrap();
+    let report = store.delete(Selection::App("secretapp".into())).unwrap();
+    assert_eq!(report.events, 1);
+    assert!(!report.wal_cleared, "{report:?}");
+    assert!(store.wal_pending());
+    // Longer than the delete's own patience: the writer gives up waiting and carries on.
+    std::thread::sleep(Duration::from_secs(3));
+    held.execute_batch("COMMIT").unwrap();
+    drop(held);
+
+    let start = Instant::now();
+    while contains(&raw_bytes(&path), "BusyCanary") {
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "deleted bytes stayed in the WAL while input kept coming"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!store.wal_pending());
+    stop.store(true, Ordering::Relaxed);
+    appender.join().unwrap();
+    store.close().unwrap();
+    assert!(!contains(&raw_bytes(&path), "BusyCanary"));
+}
+
+/// A WAL whose database is gone holds someone's input and belongs to no database: creating a new
+/// database next to it would replay it into the new file. It is refused, named, and kept as is.
+#[test]
+fn a_stale_wal_without_its_database_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("glasshouse.db");
+    let wal = wal_of(&path);
+    let store = Store::open(&path).unwrap();
+    store.append(vec![ev(&win("a", "b"), DAY, typed("StaleWalCanary"))]);
+    store.flush().unwrap();
+    let wal_bytes = std::fs::read(&wal).unwrap();
+    assert!(contains(&wal_bytes, "StaleWalCanary"), "control");
+    store.close().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let _ = std::fs::remove_file(&wal);
+    std::fs::write(&wal, &wal_bytes).unwrap();
+
+    for db_file in [None, Some(&b""[..])] {
+        if let Some(bytes) = db_file {
+            std::fs::write(&path, bytes).unwrap();
+        }
+        let err = Store::open(&path).map(drop).unwrap_err();
+        assert!(
+            matches!(&err, StoreError::StaleWal { wal: w } if *w == wal),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!(
+                "{} is left from a database that is gone; move it away (or delete it) to start a new database",
+                wal.display()
+            )),
+            "{msg}"
+        );
+        assert_eq!(
+            std::fs::read(&wal).unwrap(),
+            wal_bytes,
+            "the WAL was changed"
+        );
+        assert_eq!(
+            std::fs::read(&path).ok().filter(|b| !b.is_empty()),
+            None,
+            "a database was made next to the stale WAL"
+        );
+        let _ = std::fs::remove_file(&path);
+    }
+    // Moved away, the way is free.
+    std::fs::rename(&wal, dir.path().join("old-wal")).unwrap();
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.reader().unwrap().event_count().unwrap(), 0);
+    store.close().unwrap();
+    assert!(!contains(&raw_bytes(&path), "StaleWalCanary"));
+}
+
+#[test]
+fn retention_that_deletes_nothing_logs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db(&dir)).unwrap();
+    let now = DAY + 30 * 24 * H;
+    store.append(vec![ev(&win("editor", "doc"), now - H, typed("a"))]);
+    let report = store.apply_retention(7, now).unwrap();
+    assert_eq!(report.events, 0);
+    assert!(report.wal_cleared, "{report:?}");
+    let log = store.reader().unwrap().activity(10).unwrap();
+    assert!(
+        log.iter().all(|e| e.kind != ActivityKind::Retention),
+        "{log:?}"
+    );
+    store.close().unwrap();
+}
+
+/// After `close`, the WAL holds nothing, even while a reader (a dashboard) still has the file
+/// open, which stops SQLite from checkpointing and removing the WAL by itself.
+#[test]
+fn close_leaves_an_empty_wal_even_with_a_reader_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(&dir);
+    let store = Store::open(&path).unwrap();
+    store.append(synth::workday(DAY, 3, 0.005));
+    store.flush().unwrap();
+    let r = store.reader().unwrap();
+    let n = r.event_count().unwrap();
+    let wal_len = || std::fs::metadata(wal_of(&path)).map_or(0, |m| m.len());
+    assert!(wal_len() > 0, "control: the WAL holds the commits");
+    store.close().unwrap();
+    assert_eq!(wal_len(), 0, "close left content in the WAL");
+    assert_eq!(r.event_count().unwrap(), n);
+    drop(r);
+    assert_eq!(wal_len(), 0);
+}
+
+#[test]
+fn delete_reports_from_before_wal_cleared_read_as_cleared() {
+    let old: glasshouse_store::DeleteReport =
+        serde_json::from_str(r#"{"events":3,"since":null,"until":null}"#).unwrap();
+    assert!(old.wal_cleared);
+    assert_eq!(old.events, 3);
+    assert!(glasshouse_store::DeleteReport::default().wal_cleared);
+    let held_up = glasshouse_store::DeleteReport {
+        wal_cleared: false,
+        ..old
+    };
+    let json = serde_json::to_string(&held_up).unwrap();
+    assert!(json.contains(r#""wal_cleared":false"#), "{json}");
+    assert_eq!(
+        serde_json::from_str::<glasshouse_store::DeleteReport>(&json).unwrap(),
+        held_up
+    );
 }

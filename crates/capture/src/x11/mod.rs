@@ -56,8 +56,6 @@ pub(crate) fn run_worker(out: File) -> i32 {
     if let Err(e) = preflight() {
         return worker::write_error(out, &e.to_string());
     }
-    worker::exit_when_stdin_closes();
-
     let (tx, rx) = mpsc::channel::<Item<rdev::Event>>();
     // Started goes first so that the tracker's first Focus always follows it.
     let _ = tx.send(Item::Frame(Frame::Started));
@@ -72,6 +70,10 @@ pub(crate) fn run_worker(out: File) -> i32 {
             return worker::write_error(out, &e.to_string());
         }
     };
+
+    // From here on a closed stdin (the supervisor's stop) makes the writer write out what is
+    // queued and exit the process.
+    worker::exit_when_stdin_closes(tx.clone());
 
     let mut translator = events::Translator::new(wake, input_hints);
     let writer = std::thread::Builder::new()
