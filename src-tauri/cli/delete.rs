@@ -96,8 +96,14 @@ pub fn run(paths: &Paths, args: &DeleteArgs) -> Result<(), AppError> {
         Err(RecorderError::NotRunning { .. }) => delete_offline(paths, what)?,
         Err(e) => return Err(e.into()),
     };
+    let where_gone = if report.wal_cleared {
+        "They are gone from the database file and its write-ahead log."
+    } else {
+        "They are gone from the database file; a program reading the database kept its \
+         write-ahead log from being emptied, and it will be emptied as soon as that program is done."
+    };
     println!(
-        "Deleted {} events ({}). They are gone from the database file and its write-ahead log.",
+        "Deleted {} events ({}). {where_gone}",
         thousands(report.events),
         describe_what_went(&report, args)
     );

@@ -63,6 +63,9 @@ fn clamp_i32(v: i64) -> i32 {
 pub(crate) struct Translator {
     x: i32,
     y: i32,
+    /// Control, Alt and Super keys held down (bit per key): while any is, a key press is a
+    /// shortcut, not typed text, whatever character X would map it to (Ctrl+C is not "c").
+    shortcut_mods: u8,
     wake: SyncSender<Wake>,
     input_hints: Arc<AtomicBool>,
 }
@@ -72,13 +75,15 @@ impl Translator {
         Translator {
             x: 0,
             y: 0,
+            shortcut_mods: 0,
             wake,
             input_hints,
         }
     }
 
     pub(crate) fn translate(&mut self, event: rdev::Event) -> Option<Input> {
-        let input = translate(event, &mut self.x, &mut self.y)?;
+        let mut input = translate(event, &mut self.x, &mut self.y)?;
+        self.shortcut_text(&mut input);
         if matches!(input, Input::KeyDown { .. } | Input::ButtonDown { .. })
             && self.input_hints.load(Ordering::Relaxed)
         {
@@ -86,6 +91,30 @@ impl Translator {
             let _ = self.wake.try_send(Wake::Input);
         }
         Some(input)
+    }
+}
+
+impl Translator {
+    /// Tracks the shortcut modifiers and drops the text of keys pressed while one is held.
+    fn shortcut_text(&mut self, input: &mut Input) {
+        let bit = |key: Key| match key {
+            Key::ControlLeft => 1,
+            Key::ControlRight => 2,
+            Key::Alt => 4,
+            Key::MetaLeft => 8,
+            Key::MetaRight => 16,
+            _ => 0,
+        };
+        match input {
+            Input::KeyDown { key, text } => {
+                if self.shortcut_mods != 0 {
+                    *text = None;
+                }
+                self.shortcut_mods |= bit(*key);
+            }
+            Input::KeyUp { key } => self.shortcut_mods &= !bit(*key),
+            _ => {}
+        }
     }
 }
 
@@ -185,6 +214,35 @@ mod tests {
             )),
             Some(Input::Wheel { dx: -1, dy: 0 })
         );
+    }
+
+    #[test]
+    fn shortcuts_are_not_typed_text() {
+        let (wake, _rx) = std::sync::mpsc::sync_channel(1);
+        let mut t = Translator::new(wake, Arc::new(AtomicBool::new(false)));
+        let mut text_of = |key, name: Option<&str>, press: bool| {
+            let kind = if press {
+                EventType::KeyPress(key)
+            } else {
+                EventType::KeyRelease(key)
+            };
+            match t.translate(ev(kind, name)) {
+                Some(Input::KeyDown { text, .. }) => text,
+                _ => None,
+            }
+        };
+        assert_eq!(text_of(rdev::Key::ControlLeft, Some(""), true), None);
+        assert_eq!(
+            text_of(rdev::Key::KeyC, Some("c"), true),
+            None,
+            "Ctrl+C is not a typed c"
+        );
+        text_of(rdev::Key::KeyC, None, false);
+        text_of(rdev::Key::ControlLeft, None, false);
+        assert_eq!(text_of(rdev::Key::KeyC, Some("c"), true), Some("c".into()));
+        // AltGr composes characters: its text is typed text.
+        text_of(rdev::Key::AltGr, Some(""), true);
+        assert_eq!(text_of(rdev::Key::KeyE, Some("€"), true), Some("€".into()));
     }
 
     #[test]
