@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Glasshouse needs, skipping what is already present.
 #   scripts/install-deps.sh build        # to build and run the app
-#   scripts/install-deps.sh build test   # also what the end-to-end tests need (Xvfb, xdotool, ...)
+#   scripts/install-deps.sh build test   # also what the end-to-end tests need (Xvfb, xdotool,
+#                                        # WebKitWebDriver for the dashboard tests, ...)
 set -euo pipefail
 
-build=(build-essential pkg-config libx11-dev libxtst-dev libxi-dev)
-test=(xvfb xauth xdotool openbox xterm dbus-x11 x11-utils)
+# The tray app links WebKitGTK (webkit2gtk 4.1, which pulls GTK 3) and loads the Ayatana
+# AppIndicator library for its tray icon; capture links libX11, libXtst and libXi.
+build=(build-essential pkg-config libx11-dev libxtst-dev libxi-dev
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev)
+# webkit2gtk-driver is WebKitWebDriver, which tauri-driver drives in the dashboard test.
+test=(xvfb xauth xdotool openbox xterm dbus-x11 x11-utils webkit2gtk-driver fonts-dejavu-core)
+# Node.js runs the Tauri CLI (npx) that builds the .deb (scripts/bundle.sh asks for this set only
+# when npx is missing, so a Node.js from elsewhere is left alone).
+bundle=(nodejs npm)
 
 wanted=()
 for set in "$@"; do
   case "$set" in
     build) wanted+=("${build[@]}") ;;
     test) wanted+=("${test[@]}") ;;
-    *) echo "install-deps: unknown package set '$set' (use: build, test)" >&2; exit 2 ;;
+    bundle) wanted+=("${bundle[@]}") ;;
+    *) echo "install-deps: unknown package set '$set' (use: build, test, bundle)" >&2; exit 2 ;;
   esac
 done
 

@@ -3,8 +3,10 @@
 //! ```text
 //! cargo build --release --bins && target/release/glasshouse-bench all
 //! ```
-//! Subcommands: `ingest`, `size`, `queries [--days N]`, `cpu [--seconds N] [--rate N]`, `all`.
+//! Subcommands: `ingest`, `size`, `queries [--days N]`, `cpu [--seconds N] [--rate N]`,
+//! `app [--cycles N] [--days N]` (the desktop app: memory, launch time, chart rendering), `all`.
 
+mod app;
 mod cpu;
 mod workday;
 
@@ -33,12 +35,14 @@ fn main() {
         "size" => size(),
         "queries" => queries(flag("--days", 90)),
         "cpu" => cpu::run(flag("--seconds", 20), flag("--rate", 1000)),
+        "app" => app::run(flag("--cycles", 10), flag("--days", 90)),
         "all" => ingest()
             .and_then(|()| size())
             .and_then(|()| queries(flag("--days", 90)))
-            .and_then(|()| cpu::run(flag("--seconds", 20), flag("--rate", 1000))),
+            .and_then(|()| cpu::run(flag("--seconds", 20), flag("--rate", 1000)))
+            .and_then(|()| app::run(flag("--cycles", 10), flag("--days", 90))),
         other => Err(format!(
-            "unknown benchmark `{other}` (ingest, size, queries, cpu, all)"
+            "unknown benchmark `{other}` (ingest, size, queries, cpu, app, all)"
         )),
     };
     if let Err(e) = result {
