@@ -191,31 +191,21 @@ impl XSession {
 
     /// Opens an xterm titled `title` and returns its window id once it is mapped.
     pub fn xterm(&mut self, title: &str) -> String {
-        let child = Command::new("xterm")
-            .args(["-T", title, "-geometry", "80x20+40+40", "-e", "cat"])
-            .env("DISPLAY", self.display_name())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start xterm");
-        self.clients.push(child);
-        let id = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
-        id.lines().next().unwrap_or_default().to_owned()
+        self.open_xterm(&["-T", title, "-geometry", "80x20+40+40"], title)
     }
 
     /// Opens an xterm whose WM_CLASS is `class` (as a password manager's window would be).
     pub fn xterm_with_class(&mut self, title: &str, class: &str) -> String {
+        self.open_xterm(
+            &["-class", class, "-T", title, "-geometry", "60x10+500+300"],
+            title,
+        )
+    }
+
+    fn open_xterm(&mut self, args: &[&str], title: &str) -> String {
         let child = Command::new("xterm")
-            .args([
-                "-class",
-                class,
-                "-T",
-                title,
-                "-geometry",
-                "60x10+500+300",
-                "-e",
-                "cat",
-            ])
+            .args(args)
+            .args(["-e", "cat"])
             .env("DISPLAY", self.display_name())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

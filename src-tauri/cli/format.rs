@@ -1,17 +1,6 @@
 //! Numbers, sizes and distances as people read them.
 
-/// `1234567` -> `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use glasshouse_core::human::thousands;
 
 /// Bytes as `512 B`, `12.3 KB`, `4.5 MB`, `1.2 GB`.
 pub fn bytes(n: u64) -> String {
@@ -43,10 +32,6 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(12_345), "12.3 KB");
         assert_eq!(bytes(4_500_000), "4.5 MB");

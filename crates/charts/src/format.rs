@@ -1,17 +1,6 @@
 //! How numbers and durations read on a chart.
 
-/// `1234567` → `1,234,567`.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(crate) use glasshouse_core::human::thousands;
 
 /// A short form for tick and value labels: `950`, `1.2k`, `34k`, `5.6M`, … up to `E` (10^18).
 pub(crate) fn compact(v: f64) -> String {
@@ -92,9 +81,6 @@ mod tests {
 
     #[test]
     fn numbers_read_naturally() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(compact(0.0), "0");
         assert_eq!(compact(2.5), "2.5");
         assert_eq!(compact(950.0), "950");

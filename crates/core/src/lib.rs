@@ -14,6 +14,7 @@
 //! toolkit: the desktop shell and the CLI are thin layers over it.
 
 pub mod error;
+pub mod human;
 pub mod keys;
 pub mod model;
 pub mod paths;

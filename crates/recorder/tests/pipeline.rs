@@ -69,7 +69,12 @@ fn key(r: &Recorder, ts: Micros, c: char) {
 /// The typed text stored so far, after asking the recorder to store what it holds.
 fn typed(r: &Recorder) -> String {
     assert!(matches!(r.request(Request::Flush), Response::Ok));
-    let reader = Reader::open(&r.paths().database()).unwrap();
+    stored_text(r.paths())
+}
+
+/// The typed text in the store of `paths`.
+fn stored_text(paths: &Paths) -> String {
+    let reader = Reader::open(&paths.database()).unwrap();
     let mut text = String::new();
     reader
         .export(&ExportFilter::default(), |row| {
@@ -189,15 +194,5 @@ fn everything_is_stored_on_shutdown() {
     }
     let paths = r.paths().clone();
     r.shutdown().unwrap();
-    let reader = Reader::open(&paths.database()).unwrap();
-    let mut text = String::new();
-    reader
-        .export(&ExportFilter::default(), |row| {
-            if let Stored::KeyDown { text: Some(t), .. } = row.event {
-                text.push_str(&t);
-            }
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!(text, "last words");
+    assert_eq!(stored_text(&paths), "last words");
 }
