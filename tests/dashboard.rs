@@ -308,6 +308,8 @@ fn dashboard_end_to_end() {
     seed_history(app.data_dir());
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     let shots = target.join("screenshots");
+    // Only this run's pictures: an older run's may have other names.
+    let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
     let mut driver = Driver::start(
         &driver_bin,
