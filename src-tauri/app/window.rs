@@ -19,7 +19,26 @@ pub fn open<R: Runtime>(app: &AppHandle<R>) {
         .inner_size(1200.0, 880.0)
         .min_inner_size(900.0, 620.0)
         .build();
-    if let Err(e) = built {
-        tracing::error!("cannot open the dashboard: {e}");
+    match built {
+        Ok(window) => window.on_window_event(|event| {
+            if let tauri::WindowEvent::Destroyed = event {
+                give_memory_back();
+            }
+        }),
+        Err(e) => tracing::error!("cannot open the dashboard: {e}"),
     }
+}
+
+/// The closed dashboard's memory is freed but kept by the allocator; hand it back to the system
+/// so the app returns towards its tray-only size.
+fn give_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    std::thread::spawn(|| {
+        // WebKit tears the page down asynchronously after the window is gone.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        // SAFETY: malloc_trim only releases free heap memory; it has no preconditions.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    });
 }

@@ -305,11 +305,15 @@ impl Pipeline {
         }
         if self.last_retention.elapsed() >= RETENTION_EVERY {
             self.last_retention = Instant::now();
-            self.note(
-                self.store
-                    .apply_retention(self.settings.retention_days, now)
-                    .map(drop),
-            );
+            let report = self
+                .store
+                .apply_retention(self.settings.retention_days, now);
+            if report.as_ref().is_ok_and(|r| r.events > 0)
+                && let Some(o) = &self.observer
+            {
+                o.data_changed();
+            }
+            self.note(report.map(drop));
         }
         self.push();
     }
@@ -464,10 +468,13 @@ impl Pipeline {
                 let _changed = self.reload_settings()?;
                 Ok(Response::Status(Box::new(self.status(now)?)))
             }
-            Request::Show => Err(RecorderError::Protocol(
-                "this is the headless recorder (`glasshouse record`); it has no dashboard to show"
-                    .into(),
-            )),
+            Request::Show => match &self.observer {
+                Some(o) if o.show() => Ok(Response::Ok),
+                _ => Err(RecorderError::Protocol(
+                    "this is the headless recorder (`glasshouse record`); it has no dashboard to show"
+                        .into(),
+                )),
+            },
         }
     }
 
