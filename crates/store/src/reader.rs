@@ -181,21 +181,47 @@ impl Reader {
         until: Micros,
     ) -> Result<Vec<MinuteRollup>, StoreError> {
         let (lo, hi) = overlapping_minutes(since, until);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
+        let rows = self.rollup_rows(RollupTable::Minute, lo, hi)?;
+        Ok(rows
+            .into_iter()
+            .map(|(minute, app, counts)| MinuteRollup {
+                minute,
+                app,
+                counts,
+            })
+            .collect())
+    }
+
+    /// Rows of a per-app rollup table with `lo <= unit index < hi`, as (start, app, counts).
+    fn rollup_rows(
+        &self,
+        table: RollupTable,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<(Micros, String, Counts)>, StoreError> {
+        let (sql, unit) = match table {
+            RollupTable::Minute => (
                 "SELECT r.minute, coalesce(a.name, ''), r.keys, r.clicks, r.scroll, r.distance_mpx,
                         r.active, r.events
                  FROM minute_rollups r LEFT JOIN apps a ON a.id = r.app_id
                  WHERE r.minute >= ?1 AND r.minute < ?2 ORDER BY r.minute, a.name",
-            )
-            .at(&self.path)?;
+                MICROS_PER_MINUTE,
+            ),
+            RollupTable::Hour => (
+                "SELECT r.hour, coalesce(a.name, ''), r.keys, r.clicks, r.scroll, r.distance_mpx,
+                        r.active, r.events
+                 FROM hour_rollups r LEFT JOIN apps a ON a.id = r.app_id
+                 WHERE r.hour >= ?1 AND r.hour < ?2 ORDER BY r.hour, a.name",
+                MICROS_PER_HOUR,
+            ),
+        };
+        let mut stmt = self.conn.prepare_cached(sql).at(&self.path)?;
         let rows = stmt
             .query_map([lo, hi], |r| {
-                Ok(MinuteRollup {
-                    minute: r.get::<_, i64>(0)? * MICROS_PER_MINUTE,
-                    app: r.get(1)?,
-                    counts: counts(
+                Ok((
+                    r.get::<_, i64>(0)? * unit,
+                    r.get(1)?,
+                    counts(
                         r.get(2)?,
                         r.get(3)?,
                         r.get(4)?,
@@ -203,7 +229,7 @@ impl Reader {
                         r.get(6)?,
                         r.get(7)?,
                     ),
-                })
+                ))
             })
             .at(&self.path)?;
         rows.collect::<Result<_, _>>().at(&self.path)
@@ -218,32 +244,11 @@ impl Reader {
         let lo = since.div_euclid(MICROS_PER_HOUR);
         let hi =
             until.div_euclid(MICROS_PER_HOUR) + i64::from(until.rem_euclid(MICROS_PER_HOUR) != 0);
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT r.hour, coalesce(a.name, ''), r.keys, r.clicks, r.scroll, r.distance_mpx,
-                        r.active, r.events
-                 FROM hour_rollups r LEFT JOIN apps a ON a.id = r.app_id
-                 WHERE r.hour >= ?1 AND r.hour < ?2 ORDER BY r.hour, a.name",
-            )
-            .at(&self.path)?;
-        let rows = stmt
-            .query_map([lo, hi], |r| {
-                Ok(HourRollup {
-                    hour: r.get::<_, i64>(0)? * MICROS_PER_HOUR,
-                    app: r.get(1)?,
-                    counts: counts(
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ),
-                })
-            })
-            .at(&self.path)?;
-        rows.collect::<Result<_, _>>().at(&self.path)
+        let rows = self.rollup_rows(RollupTable::Hour, lo, hi)?;
+        Ok(rows
+            .into_iter()
+            .map(|(hour, app, counts)| HourRollup { hour, app, counts })
+            .collect())
     }
 
     /// Sums over the minutes overlapping `[since, until)`.
@@ -639,4 +644,11 @@ pub(crate) fn size_on_disk(path: &Path) -> Result<u64, StoreError> {
     wal.push("-wal");
     let wal = std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len());
     Ok(db + wal)
+}
+
+/// The per-app rollup tables.
+#[derive(Debug, Clone, Copy)]
+enum RollupTable {
+    Minute,
+    Hour,
 }
