@@ -36,6 +36,17 @@ fn records_pauses_and_deletes_for_good() {
 
     let win_a = x.xterm(&title_a);
     let rec = app.record();
+    // Capture runs in the small worker binary, not in a second copy of the whole app.
+    let pid = rec.pid();
+    let worker = wait_for("the capture process", Duration::from_secs(10), || {
+        // Children are listed per thread: the supervisor's thread spawned it.
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+        let child = tasks
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+            .find_map(|c| c.split_whitespace().next().map(str::to_owned))?;
+        std::fs::read_to_string(format!("/proc/{child}/comm")).ok()
+    });
+    assert_eq!(worker.trim(), "glasshouse-capt", "comm is cut to 15 bytes");
 
     // A second recorder for the same data directory is refused, naming the first one's pid.
     let second = app.run(&["record", "--for", "5s"]);

@@ -44,16 +44,23 @@ pub fn run(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
     Ok(())
 }
 
-/// How the recorder starts its capture process: this same binary, `capture-worker`.
+/// How the recorder starts its capture process: the small `glasshouse-capture-worker` installed
+/// next to this binary, or else this same binary as `glasshouse capture-worker`.
 pub fn worker_config() -> Result<SupervisorConfig, AppError> {
-    let program = std::env::current_exe().map_err(|e| {
+    let exe = std::env::current_exe().map_err(|e| {
         AppError::Usage(format!(
             "cannot find this program's own path to start capture: {e}"
         ))
     })?;
+    let small = exe.with_file_name("glasshouse-capture-worker");
+    let (program, args) = if small.is_file() {
+        (small, Vec::new())
+    } else {
+        (exe, vec!["capture-worker".into()])
+    };
     Ok(SupervisorConfig {
         program,
-        args: vec!["capture-worker".into()],
+        args,
         min_backoff: Duration::from_secs(1),
         max_backoff: Duration::from_secs(30),
     })

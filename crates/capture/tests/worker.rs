@@ -9,7 +9,7 @@ use glasshouse_capture::wire::{Frame, FrameReader};
 /// Runs the worker with `env` (and without DISPLAY / WAYLAND_DISPLAY otherwise); returns its
 /// frames and exit code.
 fn worker(env: &[(&str, &str)]) -> (Vec<Frame>, Option<i32>) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_glasshouse-capture-worker"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_capture-worker-standalone"));
     cmd.env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
         .envs(env.iter().copied())

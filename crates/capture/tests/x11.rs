@@ -170,7 +170,7 @@ fn xvfb_with(extra: &[&str]) -> (Proc, u32) {
 /// A server without RECORD: the worker says so in a sentence and exits with 2.
 fn check_server_without_record() {
     let (_x, n) = xvfb_with(&["-extension", "RECORD"]);
-    let out = Command::new(env!("CARGO_BIN_EXE_glasshouse-capture-worker"))
+    let out = Command::new(env!("CARGO_BIN_EXE_capture-worker-standalone"))
         .env("DISPLAY", format!(":{n}"))
         .stdin(Stdio::piped())
         .stderr(Stdio::null())
@@ -273,7 +273,7 @@ fn captures_under_xvfb_and_survives_an_x_server_restart() {
         program: "/usr/bin/env".into(),
         args: vec![
             format!("DISPLAY=:{n}").into(),
-            env!("CARGO_BIN_EXE_glasshouse-capture-worker").into(),
+            env!("CARGO_BIN_EXE_capture-worker-standalone").into(),
         ],
         min_backoff: Duration::from_millis(100),
         max_backoff: Duration::from_millis(500),
