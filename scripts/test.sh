@@ -37,5 +37,6 @@ if [ "${CI:-}" = true ] || [ "${GLASSHOUSE_BUNDLE:-}" = 1 ]; then
   want="glasshouse $(cargo pkgid -p glasshouse | sed 's/.*[#@]//')"
   got=$(/usr/bin/glasshouse --version)
   [ "$got" = "$want" ] || { echo "installed /usr/bin/glasshouse --version says '$got', expected '$want'" >&2; exit 1; }
+  [ -x /usr/bin/glasshouse-capture-worker ] || { echo "the package has no /usr/bin/glasshouse-capture-worker" >&2; exit 1; }
   echo "installed $deb: $got"
 fi
