@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
-cargo build --release --locked --bin glasshouse
+cargo build --release --locked --bins
 exec target/release/glasshouse "$@"
