@@ -99,6 +99,10 @@ pub const FOCUS_GRACE: Micros = 200_000;
 /// report can still turn them into "time in an excluded app". Must exceed [`FOCUS_GRACE`].
 pub const RECORDER_HOLD: Micros = 300_000;
 
+/// The longest an event can take from capture to the policy; older arrivals during a pause mean
+/// the clock moved, not that the event was in flight.
+const MAX_IN_FLIGHT: Micros = 5 * MICROS_PER_SEC;
+
 /// How long deletions are remembered, to catch events that were in flight when they ran.
 const FORGET_MEMORY: Micros = 10 * MICROS_PER_SEC;
 
@@ -279,6 +283,15 @@ impl Policy {
     /// (or holding it, see [`Policy::with_hold`]).
     pub fn apply(&mut self, ev: RawEvent, out: &mut Vec<Emitted>) {
         if self.dropped(&self.focus.app, ev.ts) {
+            return;
+        }
+        // While paused, an event stamped long before the pause cannot still be on its way: the
+        // wall clock was stepped back (NTP, resume from suspend). Drop it rather than trust it.
+        if self
+            .pauses
+            .current()
+            .is_some_and(|p| ev.ts < p.since - MAX_IN_FLIGHT)
+        {
             return;
         }
         if self.focus_excluded {
@@ -466,6 +479,17 @@ mod tests {
         // Late arrivals from inside the closed pause are still dropped.
         let stored = run(&mut p, vec![key(19 * S, 'd'), key(20 * S, 'e')]);
         assert_eq!(stored.iter().map(|s| s.1).collect::<Vec<_>>(), vec![20 * S]);
+    }
+
+    #[test]
+    fn a_clock_stepped_back_during_a_pause_does_not_let_input_through() {
+        let mut p = Policy::new(&Settings::default());
+        let mut out = Vec::new();
+        p.pause(1000 * S, None, &mut out);
+        // Typed while paused, but the clock now reads ten minutes earlier.
+        assert!(run(&mut p, vec![key(400 * S, 's')]).is_empty());
+        // Genuinely in flight: captured just before the pause.
+        assert_eq!(run(&mut p, vec![key(1000 * S - 1000, 'k')]).len(), 1);
     }
 
     #[test]
