@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::util::{App, XSession, canary, wait_for, x_available};
+use crate::util::{App, XSession, canary, children, wait_for, x_available};
 use crate::webdriver::{self, Session};
 
 /// The tauri-driver binary: the repository's own install (`scripts/test.sh` puts it in
@@ -54,15 +54,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("bind a free port")
-}
-
-/// Children of `pid`, as the kernel lists them.
-fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
 }
 
 fn alive(pid: u32) -> bool {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{App, XSession, canary, wait_for, x_available};
+use crate::util::{App, XSession, canary, children, wait_for, x_available};
 
 /// Every typed character in the export, concatenated.
 fn all_text(app: &App) -> String {
@@ -39,11 +39,7 @@ fn records_pauses_and_deletes_for_good() {
     // Capture runs in the small worker binary, not in a second copy of the whole app.
     let pid = rec.pid();
     let worker = wait_for("the capture process", Duration::from_secs(10), || {
-        // Children are listed per thread: the supervisor's thread spawned it.
-        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-        let child = tasks
-            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
-            .find_map(|c| c.split_whitespace().next().map(str::to_owned))?;
+        let child = *children(pid).first()?;
         std::fs::read_to_string(format!("/proc/{child}/comm")).ok()
     });
     assert_eq!(worker.trim(), "glasshouse-capt", "comm is cut to 15 bytes");

@@ -24,6 +24,7 @@ use glasshouse_recorder::{RecorderError, Request, State, Status, control};
 use glasshouse_store::{Counts, Store};
 
 use crate::cpu::sibling;
+use crate::procfs::{comm, tree};
 
 /// A process we started, stopped on drop: SIGTERM, then SIGKILL after a grace period.
 struct Proc(Child);
@@ -102,35 +103,6 @@ impl Display {
             _server: server,
         })
     }
-}
-
-/// The process `pid` and all its descendants.
-fn tree(pid: u32) -> Vec<u32> {
-    let mut all = vec![pid];
-    let mut i = 0;
-    while i < all.len() {
-        let p = all[i];
-        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) {
-            for t in tasks.flatten() {
-                let children =
-                    std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-                all.extend(
-                    children
-                        .split_whitespace()
-                        .filter_map(|c| c.parse::<u32>().ok()),
-                );
-            }
-        }
-        i += 1;
-    }
-    all
-}
-
-fn comm(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
 }
 
 /// Resident and proportional memory of a set of processes, in kB.

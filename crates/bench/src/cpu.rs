@@ -45,16 +45,9 @@ fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
-fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
-
+/// CPU nanoseconds used so far by `pid` and all its descendants (the capture worker included).
 fn tree_cpu_ns(pid: u32) -> u64 {
-    cpu_ns(pid) + children(pid).into_iter().map(cpu_ns).sum::<u64>()
+    crate::procfs::tree(pid).into_iter().map(cpu_ns).sum()
 }
 
 pub fn run(seconds: u64, rate: u64) -> Result<(), String> {

@@ -8,6 +8,7 @@
 
 mod app;
 mod cpu;
+mod procfs;
 mod workday;
 
 use std::time::Instant;
