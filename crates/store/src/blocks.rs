@@ -153,17 +153,27 @@ pub(crate) fn load_minute(
     let mut rows = stmt.query([base, base + SEGMENTS]).at(path)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().at(path)? {
-        let data = row.get_ref(2).at(path)?;
-        let data = data.as_blob().map_err(|_| StoreError::Corrupt {
-            path: path.to_owned(),
-            reason: "an event block is not binary data".to_owned(),
-        })?;
         let mut events = Vec::new();
-        codec::decode(minute * MICROS_PER_MINUTE, data, &mut events)
-            .map_err(|e| StoreError::decode(path, e))?;
+        decode_row(row, path, minute, &mut events)?;
         out.push((row.get(0).at(path)?, row.get(1).at(path)?, events));
     }
     Ok(out)
+}
+
+/// Decodes the event block in column 2 (`data`) of a `blocks` row of `minute`, appending its
+/// events to `out`.
+pub(crate) fn decode_row(
+    row: &rusqlite::Row<'_>,
+    path: &Path,
+    minute: i64,
+    out: &mut Vec<StoredEvent>,
+) -> Result<(), StoreError> {
+    let data = row.get_ref(2).at(path)?;
+    let data = data.as_blob().map_err(|_| StoreError::Corrupt {
+        path: path.to_owned(),
+        reason: "an event block is not binary data".to_owned(),
+    })?;
+    codec::decode(minute * MICROS_PER_MINUTE, data, out).map_err(|e| StoreError::decode(path, e))
 }
 
 /// Merges the segments of one minute into one block per window, numbered from the minute's base.

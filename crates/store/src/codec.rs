@@ -243,25 +243,14 @@ mod tests {
     use super::*;
     use glasshouse_core::model::MICROS_PER_MINUTE;
 
-    /// A small deterministic PRNG (splitmix64), so failures reproduce.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn i32(&mut self) -> i32 {
-            match self.below(4) {
-                0 => self.next() as i32,
-                1 => [i32::MIN, i32::MAX, 0, -1][self.below(4) as usize],
-                _ => self.below(4000) as i32 - 2000,
-            }
+    use crate::synth::Rng;
+
+    /// A coordinate or delta: mostly ordinary, sometimes any i32, sometimes an extreme.
+    fn random_i32(r: &mut Rng) -> i32 {
+        match r.below(4) {
+            0 => r.next() as i32,
+            1 => [i32::MIN, i32::MAX, 0, -1][r.below(4) as usize],
+            _ => r.below(4000) as i32 - 2000,
         }
     }
 
@@ -292,21 +281,21 @@ mod tests {
             5 => Stored::KeyPress,
             6 => Stored::ButtonDown {
                 button: button(r),
-                x: r.i32(),
-                y: r.i32(),
+                x: random_i32(r),
+                y: random_i32(r),
             },
             7 => Stored::ButtonUp {
                 button: button(r),
-                x: r.i32(),
-                y: r.i32(),
+                x: random_i32(r),
+                y: random_i32(r),
             },
             8 => Stored::Move {
-                x: r.i32(),
-                y: r.i32(),
+                x: random_i32(r),
+                y: random_i32(r),
             },
             9 => Stored::Wheel {
-                dx: r.i32(),
-                dy: r.i32(),
+                dx: random_i32(r),
+                dy: random_i32(r),
             },
             _ => Stored::Excluded,
         }

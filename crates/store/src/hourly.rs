@@ -17,11 +17,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use glasshouse_core::keys::{Key, KeyCategory};
-use glasshouse_core::model::{MICROS_PER_MINUTE, Stored, StoredEvent};
+use glasshouse_core::model::{Stored, StoredEvent};
 use rusqlite::{Connection, params};
 
 use crate::blocks::{Caches, SEGMENTS, app_of_window};
-use crate::codec;
 use crate::error::{SqlContext, StoreError};
 
 /// Width and height in pixels of a cell of the click grid.
@@ -207,14 +206,8 @@ pub(crate) fn rebuild_hours(
             acc.write(conn, path, None)?;
             current_hour = Some(hour);
         }
-        let data = row.get_ref(2).at(path)?;
-        let data = data.as_blob().map_err(|_| StoreError::Corrupt {
-            path: path.to_owned(),
-            reason: "an event block is not binary data".to_owned(),
-        })?;
         events.clear();
-        codec::decode(minute * MICROS_PER_MINUTE, data, &mut events)
-            .map_err(|e| StoreError::decode(path, e))?;
+        crate::blocks::decode_row(row, path, minute, &mut events)?;
         let app = app_of_window(conn, path, caches, wid)?;
         acc.push(hour, app, &events);
     }

@@ -13,7 +13,6 @@ use glasshouse_core::model::{MICROS_PER_MINUTE, Micros, Stored, StoredEvent, Win
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::blocks::{SEGMENTS, load_minute};
-use crate::codec;
 use crate::error::{SqlContext, StoreError};
 use crate::rollup::{ceil_div, counts, overlapping_hours, overlapping_minutes};
 use crate::schema;
@@ -129,14 +128,8 @@ impl Reader {
             if wanted_app.is_some_and(|a| windows.get(&wid).is_none_or(|w| w.app_id != a)) {
                 continue;
             }
-            let data = row.get_ref(2).at(path)?;
-            let data = data.as_blob().map_err(|_| StoreError::Corrupt {
-                path: path.to_owned(),
-                reason: "an event block is not binary data".to_owned(),
-            })?;
             decoded.clear();
-            codec::decode(minute * MICROS_PER_MINUTE, data, &mut decoded)
-                .map_err(|e| StoreError::decode(path, e))?;
+            crate::blocks::decode_row(row, path, minute, &mut decoded)?;
             minute_events.extend(
                 decoded
                     .drain(..)
@@ -617,14 +610,8 @@ impl Reader {
                 break;
             };
             let wid: i64 = row.get(1).at(path)?;
-            let data = row.get_ref(2).at(path)?;
-            let data = data.as_blob().map_err(|_| StoreError::Corrupt {
-                path: path.to_owned(),
-                reason: "an event block is not binary data".to_owned(),
-            })?;
             let mut events = Vec::new();
-            codec::decode(minute * MICROS_PER_MINUTE, data, &mut events)
-                .map_err(|e| StoreError::decode(path, e))?;
+            crate::blocks::decode_row(row, path, minute, &mut events)?;
             blocks.push((wid, events));
         }
         Ok(chunks.into_iter().rev().flatten().collect())
