@@ -623,6 +623,18 @@ mod tests {
         sup.stop();
     }
 
+    /// The pid a fake worker wrote to `pidfile`, once it is written whole.
+    fn read_pid(pidfile: &std::path::Path) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match std::fs::read_to_string(pidfile) {
+                Ok(p) if p.ends_with('\n') => return p.trim().to_owned(),
+                _ if Instant::now() > deadline => panic!("the fake worker wrote no pid"),
+                _ => thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+
     fn alive(pid: &str) -> bool {
         // A zombie still has a /proc entry; the supervisor reaps its child, so gone means gone.
         std::path::Path::new(&format!("/proc/{pid}")).exists()
@@ -637,14 +649,7 @@ mod tests {
             let (tx, rx) = mpsc::channel();
             let sup = Supervisor::spawn(fake.config(&[Frame::Started], &then), tx);
             assert_eq!(next(&rx), RUNNING);
-            let deadline = Instant::now() + WAIT;
-            let pid = loop {
-                match std::fs::read_to_string(&pidfile) {
-                    Ok(p) if p.ends_with('\n') => break p.trim().to_owned(),
-                    _ if Instant::now() > deadline => panic!("the fake worker wrote no pid"),
-                    _ => thread::sleep(Duration::from_millis(10)),
-                }
-            };
+            let pid = read_pid(&pidfile);
             assert!(alive(&pid));
             let t = Instant::now();
             if use_drop {
@@ -743,14 +748,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let sup = Supervisor::spawn(fake.config(&[Frame::Started], &then), tx);
         assert_eq!(next(&rx), RUNNING);
-        let deadline = Instant::now() + WAIT;
-        let pid = loop {
-            match std::fs::read_to_string(&pidfile) {
-                Ok(p) if p.ends_with('\n') => break p.trim().to_owned(),
-                _ if Instant::now() > deadline => panic!("the fake worker wrote no pid"),
-                _ => thread::sleep(Duration::from_millis(10)),
-            }
-        };
+        let pid = read_pid(&pidfile);
         // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces.
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
         let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();

@@ -42,20 +42,18 @@ impl Drop for Proc {
 
 /// Starts Xvfb on `display` (or on a free display number it picks) and returns the number.
 fn xvfb(display: Option<u32>) -> (Proc, u32) {
+    xvfb_with(display, &["-screen", "0", "1024x768x24"])
+}
+
+/// Like [`xvfb`], with `extra` arguments instead of the screen size.
+fn xvfb_with(display: Option<u32>, extra: &[&str]) -> (Proc, u32) {
     let mut cmd = Command::new("Xvfb");
     if let Some(d) = display {
         cmd.arg(format!(":{d}"));
     }
     let mut child = cmd
-        .args([
-            "-displayfd",
-            "1",
-            "-screen",
-            "0",
-            "1024x768x24",
-            "-nolisten",
-            "tcp",
-        ])
+        .args(["-displayfd", "1", "-nolisten", "tcp"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -151,25 +149,9 @@ impl Seen {
     }
 }
 
-/// Starts Xvfb (any free display) with `extra` arguments.
-fn xvfb_with(extra: &[&str]) -> (Proc, u32) {
-    let mut child = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-nolisten", "tcp"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cannot run Xvfb (is it installed?)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (Proc(child), line.trim().parse().expect("no display number"))
-}
-
 /// A server without RECORD: the worker says so in a sentence and exits with 2.
 fn check_server_without_record() {
-    let (_x, n) = xvfb_with(&["-extension", "RECORD"]);
+    let (_x, n) = xvfb_with(None, &["-extension", "RECORD"]);
     let out = Command::new(env!("CARGO_BIN_EXE_capture-worker-standalone"))
         .env("DISPLAY", format!(":{n}"))
         .stdin(Stdio::piped())
