@@ -15,7 +15,7 @@ use super::autostart;
 use super::dashboard::{self, Dashboard};
 use super::feed::FeedItem;
 use super::ipc::IpcError;
-use super::state::{self, AppState};
+use super::state::AppState;
 
 fn expect_status(r: Response) -> Result<Status, IpcError> {
     match r {
@@ -264,9 +264,4 @@ pub fn set_autostart<R: Runtime>(
     enabled: bool,
 ) -> Result<bool, IpcError> {
     Ok(autostart::set(enabled, &state.paths)?)
-}
-
-/// Today's counters (the dashboard also receives them as events).
-pub fn counters(state: &AppState) -> Result<state::Counters, IpcError> {
-    state::counters(&state.reader()?)
 }

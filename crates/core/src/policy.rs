@@ -356,8 +356,7 @@ impl Policy {
         let cutoff = now.saturating_sub(self.hold);
         while self.held.front().is_some_and(|(_, e)| e.ts <= cutoff) {
             if let Some((w, e)) = self.held.pop_front()
-                && (Arc::ptr_eq(&w, &self.excluded_window) || !self.dropped(&w.app, e.ts))
-                && !self.pauses.covers(e.ts)
+                && !self.dropped(&w.app, e.ts)
             {
                 out.push((w, e));
             }
@@ -383,9 +382,8 @@ impl Policy {
             self.pending_move = None;
         }
         self.forgotten.push(f);
-        self.forgotten.retain(|g| {
-            g.until() >= newest.saturating_sub(FORGET_MEMORY) || g.until() == Micros::MAX
-        });
+        self.forgotten
+            .retain(|g| g.until() >= newest.saturating_sub(FORGET_MEMORY));
     }
 
     fn emit_pending(&mut self, out: &mut Vec<Emitted>) {
