@@ -50,6 +50,8 @@ pub enum StoreError {
         "one minute holds input of more than 4,000 windows; the rest of that minute was not stored"
     )]
     TooManyWindows,
+    #[error("upload batch {id} was not changed: {reason}")]
+    BatchState { id: i64, reason: String },
     #[error("the store was closed; nothing more can be recorded or deleted through it")]
     Closed,
 }

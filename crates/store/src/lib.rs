@@ -30,6 +30,7 @@
 //! - The database file is created readable by its owner only, in a folder only they can enter.
 //! - A file that is not a Glasshouse database is refused and never modified.
 
+pub mod batches;
 mod blocks;
 mod codec;
 mod delete;
@@ -51,6 +52,7 @@ use std::thread::JoinHandle;
 use glasshouse_core::model::Micros;
 use glasshouse_core::policy::Emitted;
 
+pub use batches::{BatchOp, BatchOutcome, BatchRecord, BatchState};
 pub use error::StoreError;
 pub use hourly::CLICK_CELL_PX;
 pub use reader::Reader;
@@ -196,6 +198,11 @@ impl Store {
             detail,
             reply,
         })
+    }
+
+    /// Changes the upload batches (see [`batches`]), logging what the person did.
+    pub fn batch(&self, op: BatchOp) -> Result<BatchOutcome, StoreError> {
+        self.call(|reply| Cmd::Batch { op, reply })
     }
 
     /// A new read-only connection to the same file.

@@ -373,6 +373,29 @@ impl Reader {
         rows.collect::<Result<_, _>>().at(&self.path)
     }
 
+    /// Upload batches in the given states (all when empty), newest window first.
+    pub fn batches(
+        &self,
+        states: &[crate::BatchState],
+    ) -> Result<Vec<crate::BatchRecord>, StoreError> {
+        crate::batches::list(&self.conn, &self.path, states)
+    }
+
+    /// One upload batch.
+    pub fn batch(&self, id: i64) -> Result<Option<crate::BatchRecord>, StoreError> {
+        crate::batches::get(&self.conn, &self.path, id)
+    }
+
+    /// The exact approved bytes of a batch, while it waits to be sent (`None` otherwise).
+    pub fn batch_payload(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        crate::batches::payload(&self.conn, &self.path, id)
+    }
+
+    /// The end of the newest sealed batch window, if any.
+    pub fn sealed_until(&self) -> Result<Option<Micros>, StoreError> {
+        crate::batches::sealed_until(&self.conn, &self.path)
+    }
+
     /// Number of stored events (from the rollups: no raw scan).
     pub fn event_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self

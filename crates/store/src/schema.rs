@@ -38,6 +38,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: V2,
         fill: Some(crate::hourly::backfill),
     },
+    // 3: upload batches (see `batches`).
+    Migration {
+        sql: crate::batches::SCHEMA,
+        fill: None,
+    },
 ];
 
 const V1: &str = "CREATE TABLE apps (

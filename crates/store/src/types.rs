@@ -61,16 +61,22 @@ pub enum ActivityKind {
     Settings,
     Retention,
     Capture,
+    /// A batch was approved, rejected, uploaded or withdrawn.
+    Upload,
+    /// Enrollment and the choice to take part (or not).
+    Participation,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 6] = [
+    pub const ALL: [ActivityKind; 8] = [
         Self::Pause,
         Self::Resume,
         Self::Delete,
         Self::Settings,
         Self::Retention,
         Self::Capture,
+        Self::Upload,
+        Self::Participation,
     ];
 
     /// The stable name kept in the database and shown in exports.
@@ -82,6 +88,8 @@ impl ActivityKind {
             Self::Settings => "settings",
             Self::Retention => "retention",
             Self::Capture => "capture",
+            Self::Upload => "upload",
+            Self::Participation => "participation",
         }
     }
 

@@ -77,6 +77,10 @@ pub(crate) enum Cmd {
         detail: String,
         reply: Reply<()>,
     },
+    Batch {
+        op: crate::batches::BatchOp,
+        reply: Reply<crate::batches::BatchOutcome>,
+    },
     Stop(Option<Reply<()>>),
 }
 
@@ -172,6 +176,9 @@ impl Writer {
                 reply,
             } => {
                 let _ = reply.send(log_activity(&self.conn, &self.path, kind, &detail));
+            }
+            Cmd::Batch { op, reply } => {
+                let _ = reply.send(self.batch(op));
             }
             Cmd::Stop(_) => {}
         }
@@ -418,6 +425,15 @@ impl Writer {
              DELETE FROM apps WHERE NOT EXISTS (SELECT 1 FROM windows WHERE app_id = apps.id);",
         )
         .at(path)?;
+        if let (Some(since), Some(until)) = (report.since, report.until) {
+            let reopened = crate::batches::after_delete(&tx, path, since, until)?;
+            if reopened > 0 {
+                tracing::info!(
+                    reopened,
+                    "approved batches holding deleted input went back to review"
+                );
+            }
+        }
         let (kind, detail) = describe(sel, retention_days, &report);
         log_activity(&tx, path, kind, &detail)?;
         tx.commit().at(path)?;
@@ -430,6 +446,17 @@ impl Writer {
             tracing::warn!(path = %self.path.display(), "readers held up the checkpoint after a delete; retried after each commit until it completes");
         }
         Ok(report)
+    }
+
+    fn batch(
+        &mut self,
+        op: crate::batches::BatchOp,
+    ) -> Result<crate::batches::BatchOutcome, StoreError> {
+        let path = &self.path;
+        let tx = self.conn.unchecked_transaction().at(path)?;
+        let out = crate::batches::apply(&tx, path, op)?;
+        tx.commit().at(path)?;
+        Ok(out)
     }
 
     /// Tries a pending checkpoint once more, briefly. Costs nothing when none is pending.

@@ -765,10 +765,10 @@ fn activity_log_is_newest_first() {
     assert_eq!(
         details,
         vec![
-            "entry 5", "entry 4", "entry 3", "entry 2", "entry 1", "entry 0"
+            "entry 7", "entry 6", "entry 5", "entry 4", "entry 3", "entry 2", "entry 1", "entry 0"
         ]
     );
-    assert_eq!(log[0].kind, ActivityKind::Capture);
+    assert_eq!(log[0].kind, ActivityKind::Participation);
     assert!(log.windows(2).all(|w| w[0].ts >= w[1].ts));
     assert_eq!(r.activity(2).unwrap().len(), 2);
     for k in ActivityKind::ALL {
@@ -1380,7 +1380,7 @@ fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch(
             "DROP TABLE key_rollups; DROP TABLE click_rollups; DROP TABLE pointer_rollups;
-             PRAGMA user_version = 1;",
+             DROP TABLE batches; PRAGMA user_version = 1;",
         )
         .unwrap();
         assert_eq!(
@@ -1403,7 +1403,7 @@ fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
             err,
             StoreError::Outdated {
                 found: 1,
-                known: 2,
+                known: 3,
                 ..
             }
         ),
@@ -1432,8 +1432,8 @@ fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
     let version: i64 = c
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
-    assert_eq!(tables(&c).len(), 10);
+    assert_eq!(version, 3);
+    assert_eq!(tables(&c).len(), 11);
 }
 
 fn wal_of(path: &Path) -> PathBuf {
