@@ -7,13 +7,13 @@ use tauri::{AppHandle, Runtime, State};
 use glasshouse_core::model::{MICROS_PER_SEC, Micros, now_micros};
 use glasshouse_core::settings::{CaptureLevel, MOUSE_RATE_RANGE, RETENTION_RANGE, Settings};
 use glasshouse_core::time::{local_day_bounds, parse_time};
+use glasshouse_recorder::feed::FeedItem;
 use glasshouse_recorder::protocol::DeleteWhat;
 use glasshouse_recorder::{Request, Response, Status};
 use glasshouse_store::{ActivityEntry, DeleteReport, Selection};
 
 use super::autostart;
 use super::dashboard::{self, Dashboard};
-use super::feed::FeedItem;
 use super::ipc::IpcError;
 use super::state::AppState;
 
@@ -61,13 +61,8 @@ pub fn dashboard(
 }
 
 #[tauri::command(async)]
-pub fn live_feed(state: State<'_, AppState>) -> Vec<FeedItem> {
-    state
-        .shared
-        .feed
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .items()
+pub fn live_feed(state: State<'_, AppState>) -> Result<Vec<FeedItem>, IpcError> {
+    state.feed()
 }
 
 /// The settings and the apps seen recently (to pick exclusions from).
@@ -139,6 +134,8 @@ pub fn save_settings(
         excluded_apps: excluded,
         mouse_rate: input.mouse_rate,
         retention_days: input.retention_days,
+        // Not on the privacy page: kept as the file has it.
+        ..Settings::load(&state.paths.settings_file)?
     };
     settings.save(&state.paths.settings_file)?;
     state.request(Request::ReloadSettings)?;

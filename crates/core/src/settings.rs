@@ -65,6 +65,7 @@ pub const DEFAULT_EXCLUDED_APPS: &[&str] = &[
 
 pub const MOUSE_RATE_RANGE: (u32, u32) = (1, 1000);
 pub const RETENTION_RANGE: (u32, u32) = (1, 3650);
+pub const BATCH_MINUTES_RANGE: (u32, u32) = (5, 1440);
 
 /// All settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +77,9 @@ pub struct Settings {
     pub mouse_rate: u32,
     /// Events older than this many days are deleted.
     pub retention_days: u32,
+    /// Length of an upload batch's time window, in minutes (windows are aligned to multiples
+    /// of it since the Unix epoch, so 60 means whole UTC hours).
+    pub batch_minutes: u32,
 }
 
 impl Default for Settings {
@@ -88,6 +92,7 @@ impl Default for Settings {
                 .collect(),
             mouse_rate: 125,
             retention_days: 30,
+            batch_minutes: 60,
         }
     }
 }
@@ -151,10 +156,11 @@ impl Settings {
                 }
                 "mouse_rate" => s.mouse_rate = in_range(key, value, MOUSE_RATE_RANGE)?,
                 "retention_days" => s.retention_days = in_range(key, value, RETENTION_RANGE)?,
+                "batch_minutes" => s.batch_minutes = in_range(key, value, BATCH_MINUTES_RANGE)?,
                 _ => {
                     return Err(bad(
                         key,
-                        "is not a setting (known: capture_level, excluded_apps, mouse_rate, retention_days)",
+                        "is not a setting (known: capture_level, excluded_apps, mouse_rate, retention_days, batch_minutes)",
                     ));
                 }
             }
@@ -222,14 +228,17 @@ mod tests {
     #[test]
     fn values_are_read() {
         let s = parse(
-            "capture_level = \"counts\"\nexcluded_apps = [\"Slack\"]\nmouse_rate = 60\nretention_days = 7\n",
+            "capture_level = \"counts\"\nexcluded_apps = [\"Slack\"]\nmouse_rate = 60\nretention_days = 7\nbatch_minutes = 30\n",
         )
         .unwrap();
         assert_eq!(s.capture_level, CaptureLevel::Counts);
         assert!(s.is_excluded("slack", ""));
         assert!(s.is_excluded("x", "SLACK"));
         assert!(!s.is_excluded("keepassxc", ""));
-        assert_eq!((s.mouse_rate, s.retention_days), (60, 7));
+        assert_eq!(
+            (s.mouse_rate, s.retention_days, s.batch_minutes),
+            (60, 7, 30)
+        );
     }
 
     #[test]
@@ -256,6 +265,10 @@ mod tests {
                 "key `excluded_apps` must be a list",
             ),
             ("colour = 1", "key `colour` is not a setting"),
+            (
+                "batch_minutes = 1",
+                "key `batch_minutes` must be a whole number from 5 to 1440",
+            ),
             ("capture_level = ", "not valid TOML"),
         ];
         for (text, want) in cases {

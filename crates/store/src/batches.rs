@@ -33,6 +33,8 @@ pub(crate) const SCHEMA: &str = "CREATE TABLE batches (
         payload BLOB,
         bytes INTEGER,
         events INTEGER,
+        -- What the approved bytes hold, for people (JSON: apps, scrubbed counts); kept after upload.
+        summary TEXT,
         receipt TEXT,
         withdraw_requested INTEGER NOT NULL DEFAULT 0,
         withdrawal TEXT,
@@ -100,6 +102,8 @@ pub struct BatchRecord {
     pub bytes: Option<u64>,
     /// Events in the approved bytes.
     pub events: Option<u64>,
+    /// What the approved bytes hold, for people (JSON written by the uploads crate).
+    pub summary: Option<String>,
     /// The collector's upload receipt (JSON).
     pub receipt: Option<String>,
     /// The person asked to withdraw it; the uploader is asking the collector.
@@ -124,9 +128,13 @@ pub enum BatchOp {
         sha256: String,
         payload: Vec<u8>,
         events: u64,
+        /// See [`BatchRecord::summary`].
+        summary: String,
         /// The activity-log line ("approved the batch 14:00–15:00, ...").
         detail: String,
     },
+    /// Approved → pending again, its bytes dropped (the input under it changed).
+    Reopen { id: i64 },
     /// Pending or approved → rejected (its bytes, if any, are dropped).
     Reject { id: i64, detail: String },
     /// Sets the applications left out of a pending batch.
@@ -208,6 +216,7 @@ pub(crate) fn apply(
             sha256,
             payload,
             events,
+            summary,
             detail,
         } => {
             let bytes = payload.len() as i64;
@@ -215,11 +224,31 @@ pub(crate) fn apply(
                 id,
                 "approved",
                 "UPDATE batches SET state = 'approved', decided_at = ?1, sha256 = ?2, payload = ?3,
-                     bytes = ?4, events = ?5, attempts = 0, last_error = NULL, next_attempt = NULL
-                 WHERE state = 'pending' AND id = ?6",
-                &[&now, &sha256, &payload, &bytes, &(events as i64), &id],
+                     bytes = ?4, events = ?5, summary = ?6, attempts = 0, last_error = NULL,
+                     next_attempt = NULL
+                 WHERE state = 'pending' AND id = ?7",
+                &[
+                    &now,
+                    &sha256,
+                    &payload,
+                    &bytes,
+                    &(events as i64),
+                    &summary,
+                    &id,
+                ],
             )?;
             log_activity(conn, path, ActivityKind::Upload, &detail)?;
+            out.changed.push(id);
+        }
+        BatchOp::Reopen { id } => {
+            change(
+                id,
+                "reopened",
+                "UPDATE batches SET state = 'pending', payload = NULL, sha256 = NULL, bytes = NULL,
+                     events = NULL, summary = NULL, decided_at = NULL
+                 WHERE state = 'approved' AND id = ?1",
+                &[&id],
+            )?;
             out.changed.push(id);
         }
         BatchOp::Reject { id, detail } => {
@@ -330,7 +359,7 @@ pub(crate) fn after_delete(
 ) -> Result<usize, StoreError> {
     conn.prepare_cached(
         "UPDATE batches SET state = 'pending', payload = NULL, sha256 = NULL, bytes = NULL,
-             events = NULL, decided_at = NULL, attempts = 0, last_error = NULL, next_attempt = NULL
+             events = NULL, summary = NULL, decided_at = NULL, attempts = 0, last_error = NULL, next_attempt = NULL
          WHERE state = 'approved' AND window_start < ?2 AND window_end > ?1",
     )
     .and_then(|mut s| s.execute(params![since, until]))
@@ -347,7 +376,7 @@ fn decode_apps(json: &str) -> Vec<String> {
 
 pub(crate) const COLUMNS: &str = "id, window_start, window_end, state, sealed_at, decided_at,
     dropped_apps, sha256, bytes, events, receipt, withdraw_requested, withdrawal, attempts,
-    last_error, next_attempt";
+    last_error, next_attempt, summary";
 
 pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<BatchRecord> {
     let state: String = r.get(3)?;
@@ -369,6 +398,7 @@ pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<BatchRecord> {
         attempts: r.get::<_, i64>(13)?.clamp(0, i64::from(u32::MAX)) as u32,
         last_error: r.get(14)?,
         next_attempt: r.get(15)?,
+        summary: r.get(16)?,
     })
 }
 

@@ -36,6 +36,7 @@ fn approve(store: &Store, id: i64, payload: &[u8]) -> Result<(), StoreError> {
             sha256: "ab".repeat(32),
             payload: payload.to_vec(),
             events: 3,
+            summary: "{}".into(),
             detail: "approved".into(),
         })
         .map(drop)
