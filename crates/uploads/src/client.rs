@@ -35,7 +35,11 @@ pub struct Collector {
 impl Collector {
     /// Checks the address: `https://host[:port][/path]`, or `http://` to a loopback host.
     pub fn new(url: &str) -> Result<Collector, UploadError> {
-        let base = url.trim().trim_end_matches('/').to_owned();
+        let trimmed = url.trim();
+        let base = match trimmed.split_once("://") {
+            Some((scheme, rest)) => format!("{scheme}://{}", rest.trim_end_matches('/')),
+            None => trimmed.to_owned(),
+        };
         let bad = |reason: &str| UploadError::BadUrl {
             url: url.to_owned(),
             reason: reason.to_owned(),
