@@ -9,8 +9,10 @@ set -euo pipefail
 # AppIndicator library for its tray icon; capture links libX11, libXtst and libXi.
 build=(build-essential pkg-config libx11-dev libxtst-dev libxi-dev
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev)
-# webkit2gtk-driver is WebKitWebDriver, which tauri-driver drives in the dashboard test.
-test=(xvfb xauth xdotool openbox xterm dbus-x11 x11-utils webkit2gtk-driver fonts-dejavu-core)
+# webkit2gtk-driver is WebKitWebDriver, which tauri-driver drives in the dashboard test;
+# chromium and chromium-driver (chromedriver) drive the collector's manager page test.
+test=(xvfb xauth xdotool openbox xterm dbus-x11 x11-utils webkit2gtk-driver fonts-dejavu-core
+  chromium chromium-driver)
 # Node.js runs the Tauri CLI (npx) that builds the .deb (scripts/bundle.sh asks for this set only
 # when npx is missing, so a Node.js from elsewhere is left alone).
 bundle=(nodejs npm)
