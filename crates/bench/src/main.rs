@@ -4,9 +4,11 @@
 //! cargo build --release --bins && target/release/glasshouse-bench all
 //! ```
 //! Subcommands: `ingest`, `size`, `queries [--days N]`, `cpu [--seconds N] [--rate N]`,
-//! `app [--cycles N] [--days N]` (the desktop app: memory, launch time, chart rendering), `all`.
+//! `app [--cycles N] [--days N]` (the desktop app: memory, launch time, chart rendering), `batch`
+//! (the upload payload of a heavy-workday hour, zstd levels, scrub throughput), `all`.
 
 mod app;
+mod batch;
 mod cpu;
 mod procfs;
 mod workday;
@@ -37,13 +39,15 @@ fn main() {
         "queries" => queries(flag("--days", 90)),
         "cpu" => cpu::run(flag("--seconds", 20), flag("--rate", 1000)),
         "app" => app::run(flag("--cycles", 10), flag("--days", 90)),
+        "batch" => batch::run(),
         "all" => ingest()
             .and_then(|()| size())
             .and_then(|()| queries(flag("--days", 90)))
             .and_then(|()| cpu::run(flag("--seconds", 20), flag("--rate", 1000)))
-            .and_then(|()| app::run(flag("--cycles", 10), flag("--days", 90))),
+            .and_then(|()| app::run(flag("--cycles", 10), flag("--days", 90)))
+            .and_then(|()| batch::run()),
         other => Err(format!(
-            "unknown benchmark `{other}` (ingest, size, queries, cpu, app, all)"
+            "unknown benchmark `{other}` (ingest, size, queries, cpu, app, batch, all)"
         )),
     };
     if let Err(e) = result {
