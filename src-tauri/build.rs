@@ -15,6 +15,9 @@ fn main() {
         "activity",
         "autostart",
         "set_autostart",
+        "uploads",
+        "upload_batch",
+        "uploads_decide",
     ];
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")

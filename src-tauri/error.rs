@@ -11,6 +11,8 @@ pub enum AppError {
     Core(#[from] glasshouse_core::CoreError),
     #[error(transparent)]
     Capture(#[from] glasshouse_capture::CaptureError),
+    #[error(transparent)]
+    Uploads(#[from] glasshouse_uploads::UploadError),
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
     /// The user's request cannot be carried out as given.
@@ -32,6 +34,7 @@ impl AppError {
             | AppError::Core(glasshouse_core::CoreError::BadDuration { .. })
             | AppError::Core(glasshouse_core::CoreError::BadTime { .. }) => 2,
             AppError::Recorder(glasshouse_recorder::RecorderError::NotRunning { .. }) => 3,
+            AppError::Uploads(glasshouse_uploads::UploadError::BadUrl { .. }) => 2,
             AppError::Recorder(glasshouse_recorder::RecorderError::Remote { kind, .. })
                 if kind == "invalid" || kind == "bad_request" =>
             {

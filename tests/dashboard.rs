@@ -1,6 +1,9 @@
-//! The dashboard end to end: the real tray app (`glasshouse --show`) on an Xvfb + openbox of
-//! its own, driven through tauri-driver and WebKitWebDriver, with real input typed by xdotool
-//! into an xterm. Screenshots of every view go to `target/screenshots/`.
+//! The dashboard end to end: the real tray app (`glasshouse`) on an Xvfb + openbox of its own,
+//! and its dashboard process (`glasshouse dashboard`, launched by tauri-driver) driven through
+//! WebKitWebDriver, with real input typed by xdotool into an xterm. Then the window is closed as
+//! a person closes it: its process ends and the tray app goes on recording; the tray app's own
+//! "open the dashboard" starts the dashboard process again, and quitting the tray app ends it.
+//! Screenshots of every view go to `target/screenshots/`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -152,7 +155,8 @@ impl Drop for Driver {
     }
 }
 
-/// The app's process, found through `status`; stopped on drop if the driver did not end it.
+/// A process of the test's (the dashboard, found through its window); stopped on drop if it is
+/// still there.
 struct AppProcess(Option<u32>);
 
 impl Drop for AppProcess {
@@ -163,6 +167,82 @@ impl Drop for AppProcess {
             stop_pid(pid, Duration::from_secs(10));
         }
     }
+}
+
+/// The tray app, started by the test; SIGTERM (as Quit) on drop.
+struct Tray {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Tray {
+    fn start(app: &App, config: &Path) -> Tray {
+        let log = app.runtime.path().join("tray.log");
+        let child = app
+            .cmd(&[])
+            .env("XDG_CONFIG_HOME", config)
+            .env("GLASSHOUSE_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start the tray app");
+        let tray = Tray { child, log };
+        wait_for("the tray app recording", Duration::from_secs(30), || {
+            let out = app.run(&["status", "--json"]);
+            let s: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            (s["state"] == "recording" && s["pid"] == tray.pid()).then_some(())
+        });
+        tray
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Quits the tray app as SIGTERM does (the way Quit does) and waits for it.
+    fn quit(&mut self) {
+        if self.running() {
+            stop_pid(self.pid(), Duration::from_secs(20));
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Tray {
+    fn drop(&mut self) {
+        self.quit();
+    }
+}
+
+fn xdotool_out(display: &str, args: &[&str]) -> String {
+    Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The dashboard's X window, if one is mapped.
+fn dashboard_window(display: &str) -> Option<String> {
+    xdotool_out(
+        display,
+        &["search", "--onlyvisible", "--name", "^Glasshouse$"],
+    )
+    .lines()
+    .next()
+    .map(str::to_owned)
+}
+
+/// Whether `pid` runs `glasshouse dashboard`.
+fn is_dashboard(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == b"dashboard"))
 }
 
 /// The dashboard test's view of the page.
@@ -302,6 +382,9 @@ fn dashboard_end_to_end() {
     // Only this run's pictures: an older run's may have other names.
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
+    // The tray app runs on its own; it never opens a window itself.
+    let mut tray = Tray::start(&app, config.path());
+    assert!(dashboard_window(&x.display_name()).is_none());
     let mut driver = Driver::start(
         &driver_bin,
         &[
@@ -312,24 +395,34 @@ fn dashboard_end_to_end() {
         &x.display_name(),
         app.runtime.path().join("tauri-driver.log"),
     );
+    let tray_log = tray.log.clone();
     let fail_log = |what: &str| -> String {
         format!(
-            "{what}; tauri-driver said: {}{}",
+            "{what}; tauri-driver said: {}{}; the tray app said: {}",
             std::fs::read_to_string(&driver.log).unwrap_or_default(),
-            std::fs::read_to_string(driver.log.with_extension("err.log")).unwrap_or_default()
+            std::fs::read_to_string(driver.log.with_extension("err.log")).unwrap_or_default(),
+            std::fs::read_to_string(&tray_log).unwrap_or_default()
         )
     };
 
+    // The dashboard process, as the tray app starts it (`glasshouse dashboard`).
     let caps = json!({
         "tauri:options": {
             "application": env!("CARGO_BIN_EXE_glasshouse"),
-            "args": ["--show"],
+            "args": ["dashboard"],
         }
     });
     let session = Session::new(driver.port, caps)
         .unwrap_or_else(|e| panic!("{}", fail_log(&format!("no WebDriver session: {e}"))));
-    let status = app.status();
-    let mut process = AppProcess(status["pid"].as_u64().map(|p| p as u32));
+    let window = wait_for("the dashboard window", Duration::from_secs(30), || {
+        dashboard_window(&x.display_name())
+    });
+    let dashboard_pid: u32 = xdotool_out(&x.display_name(), &["getwindowpid", &window])
+        .parse()
+        .expect("the dashboard window names its pid");
+    assert!(is_dashboard(dashboard_pid), "pid {dashboard_pid}");
+    assert_ne!(dashboard_pid, tray.pid());
+    let mut process = AppProcess(Some(dashboard_pid));
     let ui = Ui {
         s: &session,
         display: x.display_name(),
@@ -515,18 +608,100 @@ fn dashboard_end_to_end() {
     ui.view("today");
     ui.shot("10-today-end");
 
-    // Clean up: end the session (the driver closes the app), then the driver and the X server.
-    session.delete().unwrap();
-    if let Some(pid) = process.0 {
-        let gone = Instant::now();
-        while alive(pid) && gone.elapsed() < Duration::from_secs(10) {
+    // Close the window as a person does: the dashboard process ends, and the tray app goes on
+    // recording.
+    close_window(&x, &window);
+    wait_for(
+        "the dashboard process to end",
+        Duration::from_secs(15),
+        || (!alive(dashboard_pid)).then_some(()),
+    );
+    process.0 = None;
+    wait_for("its window to go", Duration::from_secs(5), || {
+        dashboard_window(&x.display_name()).is_none().then_some(())
+    });
+    assert!(
+        tray.running(),
+        "{}",
+        fail_log("the tray app ended with the dashboard")
+    );
+    assert_eq!(app.status()["pid"], tray.pid());
+    // Recording goes on: with the exclusion lifted (as the file is edited by hand; the recorder
+    // reloads it), typing counts again.
+    std::fs::write(app.data_dir().join("settings.toml"), "excluded_apps = []\n").unwrap();
+    wait_for("the exclusion lifted", Duration::from_secs(10), || {
+        (app.status()["excluded_apps"] == json!([])).then_some(())
+    });
+    x.focus(&term);
+    x.type_text("after");
+    wait_for(
+        "typing counted with the dashboard closed",
+        Duration::from_secs(10),
+        || (app.status()["today"]["keys"].as_u64() == Some(5)).then_some(()),
+    );
+
+    // "Open dashboard" (here a second launch, which asks the tray app through the socket, as the
+    // tray menu does in-process) starts the dashboard process as the tray app's child; asking
+    // again brings that one forward instead of starting another.
+    let tray_pid = tray.pid();
+    let open_from_tray = || {
+        let said = app.ok(&[]);
+        assert!(said.contains("dashboard is now open"), "{said}");
+        let start = Instant::now();
+        let child = loop {
+            if let Some(c) = children(tray_pid).into_iter().find(|p| is_dashboard(*p)) {
+                break c;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{}",
+                fail_log("no dashboard process after `show`")
+            );
             std::thread::sleep(Duration::from_millis(100));
-        }
-        if !alive(pid) {
-            process.0 = None;
-        }
-    }
+        };
+        let window = wait_for("its window", Duration::from_secs(30), || {
+            dashboard_window(&x.display_name())
+        });
+        (child, window)
+    };
+    let (child, window) = open_from_tray();
+    // Once it has subscribed, `show` is a `focus` push to it rather than a new process.
+    std::thread::sleep(Duration::from_secs(2));
+    app.ok(&[]);
+    std::thread::sleep(Duration::from_secs(1));
+    let dashboards: Vec<u32> = children(tray_pid)
+        .into_iter()
+        .filter(|p| is_dashboard(*p))
+        .collect();
+    assert_eq!(dashboards, vec![child], "one dashboard process");
+    // Closed, it is gone for good: reaped by the tray app, not left a zombie.
+    close_window(&x, &window);
+    wait_for(
+        "the dashboard process reaped",
+        Duration::from_secs(15),
+        || (!Path::new(&format!("/proc/{child}")).exists()).then_some(()),
+    );
+    assert!(tray.running());
+    // Quitting the tray app ends a dashboard that is open.
+    let (child, _) = open_from_tray();
+    tray.quit();
+    wait_for(
+        "the dashboard to end with the tray app",
+        Duration::from_secs(10),
+        || (!alive(child)).then_some(()),
+    );
+    assert_eq!(app.status()["state"], "not_running");
+
+    // Clean up: the session's app is gone already; then the driver and the X server.
+    let _ = session.delete();
     drop(process);
     driver.stop();
     x.kill_server();
+}
+
+/// Closes `window` as a person does: focused, then Alt+F4, which openbox turns into
+/// WM_DELETE_WINDOW, as the close button does.
+fn close_window(x: &XSession, window: &str) {
+    x.focus(window);
+    x.xdotool(&["key", "--clearmodifiers", "alt+F4"]);
 }

@@ -2,7 +2,10 @@
 //! synthesised with xdotool, the real recorder and CLI. Compiled as one test binary.
 
 mod cli;
+mod collector;
 mod dashboard;
+mod manager;
 mod record;
+mod uploads;
 mod util;
 mod webdriver;

@@ -262,3 +262,63 @@ pub fn set_autostart<R: Runtime>(
 ) -> Result<bool, IpcError> {
     Ok(autostart::set(enabled, &state.paths)?)
 }
+
+/// The review of this data directory, kept for the life of the process: it caches the bytes of
+/// pending batches (built with zstd's slower levels) while nothing in their windows changes.
+fn review(state: &AppState) -> std::sync::Arc<glasshouse_uploads::Review> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Reviews = Mutex<HashMap<std::path::PathBuf, Arc<glasshouse_uploads::Review>>>;
+    static REVIEWS: OnceLock<Reviews> = OnceLock::new();
+    let mut map = REVIEWS
+        .get_or_init(Reviews::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    map.entry(state.paths.data_dir.clone())
+        .or_insert_with(|| Arc::new(glasshouse_uploads::Review::new(&state.paths)))
+        .clone()
+}
+
+/// The Uploads view: enrollment, the choice to take part, and every batch.
+#[tauri::command(async)]
+pub fn uploads(state: State<'_, AppState>) -> Result<glasshouse_uploads::Overview, IpcError> {
+    Ok(review(&state).overview()?)
+}
+
+/// One batch opened for review, with its activity chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchDetail {
+    pub view: glasshouse_uploads::BatchView,
+    pub chart: String,
+}
+
+#[tauri::command(async)]
+pub fn upload_batch(
+    state: State<'_, AppState>,
+    id: i64,
+    dark: Option<bool>,
+) -> Result<BatchDetail, IpcError> {
+    let view = review(&state).show(id)?;
+    let chart = dashboard::batch_chart(
+        &state.reader()?,
+        view.summary.window_start,
+        view.summary.window_end,
+        dark.unwrap_or(false),
+    )?;
+    Ok(BatchDetail { view, chart })
+}
+
+/// The person's decision about uploads, made by the recorder (which runs the uploader).
+#[tauri::command(async)]
+pub fn uploads_decide(
+    state: State<'_, AppState>,
+    op: glasshouse_uploads::UploadsOp,
+) -> Result<glasshouse_uploads::Done, IpcError> {
+    match state.request(Request::Uploads { op })? {
+        Response::Uploads(done) => Ok(done),
+        other => Err(IpcError::new(
+            "recorder",
+            format!("unexpected answer {other:?}"),
+        )),
+    }
+}

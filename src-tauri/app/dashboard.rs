@@ -7,7 +7,7 @@ use chrono::{Local, Offset};
 use serde::Serialize;
 
 use glasshouse_charts::{self as charts, AppBar, MinutePoint, Theme, Timeline};
-use glasshouse_core::model::{Window, now_micros};
+use glasshouse_core::model::{Micros, Window, now_micros};
 use glasshouse_core::settings::CaptureLevel;
 use glasshouse_core::time::local_day_bounds;
 use glasshouse_recorder::Status;
@@ -78,6 +78,60 @@ fn bars(rows: &[AppRow]) -> Vec<AppBar> {
         .collect()
 }
 
+/// Per-minute points of `[start, end)` over all apps, and the seconds in excluded apps.
+type MinutePoints = (Vec<MinutePoint>, Vec<(Micros, u64)>);
+
+fn minute_points(reader: &Reader, start: Micros, end: Micros) -> Result<MinutePoints, IpcError> {
+    let mut points: BTreeMap<i64, MinutePoint> = BTreeMap::new();
+    let mut excluded = Vec::new();
+    for m in &reader.minute_rollups(start, end)? {
+        if m.app == Window::EXCLUDED_APP {
+            excluded.push((m.minute, m.counts.active_secs));
+            continue;
+        }
+        let p = points.entry(m.minute).or_insert(MinutePoint {
+            minute: m.minute,
+            ..MinutePoint::default()
+        });
+        p.keys += m.counts.keys;
+        p.clicks += m.counts.clicks;
+        p.scroll_steps += m.counts.scroll_steps;
+        p.active_secs = (p.active_secs + m.counts.active_secs).min(60);
+    }
+    Ok((points.into_values().collect(), excluded))
+}
+
+/// The activity of an upload batch's window, per minute, as the day's timeline draws it.
+pub fn batch_chart(
+    reader: &Reader,
+    start: Micros,
+    end: Micros,
+    dark: bool,
+) -> Result<String, IpcError> {
+    let theme = if dark { Theme::dark() } else { Theme::light() };
+    let (points, excluded) = minute_points(reader, start, end)?;
+    let paused: Vec<(Micros, Micros)> = reader
+        .pauses(start, end)?
+        .into_iter()
+        .map(|p| (p.since, p.until.unwrap_or(end)))
+        .collect();
+    Ok(charts::timeline_titled(
+        &Timeline {
+            start,
+            end,
+            utc_offset_secs: Local::now().offset().fix().local_minus_utc(),
+            minutes: &points,
+            paused: &paused,
+            excluded: &excluded,
+            now: None,
+        },
+        "Activity in this batch",
+        &theme,
+        900,
+        240,
+    ))
+}
+
 /// The timeline's width when the dashboard does not say how much room it has, and the bounds of
 /// what it may ask for (narrower would crowd the hour labels, wider would only stretch minutes).
 pub const TIMELINE_WIDTH: u32 = 1080;
@@ -99,24 +153,7 @@ pub fn build(
     let now = now_micros();
     let week_start = local_day_bounds(today - chrono::Duration::days(6)).0;
 
-    let minutes = reader.minute_rollups(start, end)?;
-    let mut points: BTreeMap<i64, MinutePoint> = BTreeMap::new();
-    let mut excluded = Vec::new();
-    for m in &minutes {
-        if m.app == Window::EXCLUDED_APP {
-            excluded.push((m.minute, m.counts.active_secs));
-            continue;
-        }
-        let p = points.entry(m.minute).or_insert(MinutePoint {
-            minute: m.minute,
-            ..MinutePoint::default()
-        });
-        p.keys += m.counts.keys;
-        p.clicks += m.counts.clicks;
-        p.scroll_steps += m.counts.scroll_steps;
-        p.active_secs = (p.active_secs + m.counts.active_secs).min(60);
-    }
-    let points: Vec<MinutePoint> = points.into_values().collect();
+    let (points, excluded) = minute_points(reader, start, end)?;
     let paused: Vec<(i64, i64)> = reader
         .pauses(start, end)?
         .into_iter()

@@ -1,5 +1,6 @@
 //! Every event the Rust side pushes to the dashboard, by name, with its payload type. The UI
-//! listens to exactly these (see `ui/js/events.js`).
+//! listens to exactly these (see `ui/js/api.js`). The first four arrive from the recorder as
+//! `glasshouse_recorder::Push` lines of the same names and are re-emitted as they are.
 
 /// `Status`: the recording state changed (pause, resume, timed pause ended, capture lost or back).
 pub const STATUS: &str = "status";
@@ -9,3 +10,7 @@ pub const FEED: &str = "feed";
 pub const COUNTERS: &str = "counters";
 /// `()`: stored data changed (new minute of activity, a delete, settings): refetch the charts.
 pub const DATA_CHANGED: &str = "data-changed";
+/// `{ pending }`: upload batches changed; `pending` wait for review.
+pub const UPLOADS: &str = "uploads";
+/// `remote::Connection`: the dashboard process lost (or got back) its link to the recorder.
+pub const CONNECTION: &str = "connection";

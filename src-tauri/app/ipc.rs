@@ -34,6 +34,7 @@ impl From<AppError> for IpcError {
             AppError::Store(_) => "store",
             AppError::Recorder(_) => "recorder",
             AppError::Capture(_) => "capture",
+            AppError::Uploads(e) => e.kind(),
             AppError::Core(_) | AppError::Output(_) | AppError::Declined | AppError::Desktop(_) => {
                 "internal"
             }
@@ -55,5 +56,6 @@ macro_rules! into_ipc {
 into_ipc!(
     glasshouse_store::StoreError,
     glasshouse_recorder::RecorderError,
-    glasshouse_core::CoreError
+    glasshouse_core::CoreError,
+    glasshouse_uploads::UploadError
 );

@@ -1,15 +1,19 @@
-//! The desktop app: a tray icon that is always there and a dashboard window built on demand,
-//! over the same recorder the CLI runs headless. Modules: `tray`, `window`, `commands` (what the
-//! dashboard calls), `events` (what it is told), `state` (the recorder and the live feed),
-//! `dashboard` (figures and charts), `feed`, `notify`, `autostart`, `ipc` (errors over IPC).
+//! The desktop app: a tray icon that is always there (this process, with the recorder; it never
+//! builds a webview) and a dashboard window in a process of its own (`glasshouse dashboard`),
+//! started on demand and ended with its window, over the control socket. Modules: `tray`,
+//! `launcher` (the tray starts, reaps and stops the dashboard process), `remote` (the dashboard
+//! process), `window`, `commands` (what the dashboard calls), `events` (what it is told), `state`
+//! (the recorder, local or remote), `dashboard` (figures and charts), `notify`, `autostart`,
+//! `ipc` (errors over IPC).
 
 pub mod autostart;
 pub mod commands;
 pub mod dashboard;
 pub mod events;
-pub mod feed;
 pub mod ipc;
+pub mod launcher;
 pub mod notify;
+pub mod remote;
 pub mod state;
 pub mod tray;
 pub mod window;
@@ -17,7 +21,7 @@ pub mod window;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tauri::{Builder, Manager, RunEvent, Runtime};
@@ -27,7 +31,10 @@ use glasshouse_recorder::instance::InstanceLock;
 use glasshouse_recorder::{Recorder, RecorderError, RecorderOptions, Request, control, signals};
 
 use crate::error::AppError;
-use state::{AppObserver, AppState, Shared};
+use state::{AppObserver, AppState};
+
+/// How long the tray app gives its dashboard process to end when it quits.
+const DASHBOARD_GRACE: Duration = Duration::from_secs(2);
 
 /// Registers the plugins and commands: everything but the recorder, so a test can pass
 /// `tauri::test::mock_builder()`.
@@ -47,7 +54,16 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::activity,
             commands::autostart,
             commands::set_autostart,
+            commands::uploads,
+            commands::upload_batch,
+            commands::uploads_decide,
         ])
+}
+
+/// The app's Tauri context (the configuration, the capability, the embedded `ui/`): one for both
+/// the tray app and the dashboard process.
+fn context() -> tauri::Context<tauri::Wry> {
+    tauri::generate_context!()
 }
 
 /// Starts the recorder for `paths` with an observer that will follow the app once it exists.
@@ -55,23 +71,29 @@ pub fn start_recorder<R: Runtime>(
     paths: &Paths,
     worker: Option<glasshouse_capture::SupervisorConfig>,
 ) -> Result<(AppState, Arc<AppObserver<R>>), AppError> {
-    let shared = Arc::new(Shared::default());
-    let observer = Arc::new(AppObserver {
-        app: OnceLock::new(),
-        shared: shared.clone(),
-    });
+    let observer = Arc::new(AppObserver::new(paths));
     let recorder = Recorder::start(RecorderOptions {
         paths: paths.clone(),
         worker,
         observer: Some(observer.clone()),
     })?;
-    let state = AppState::new(paths.clone(), shared, recorder);
-    state::rebuild_feed(&state);
-    Ok((state, observer))
+    Ok((AppState::local(paths.clone(), recorder), observer))
+}
+
+/// Refuses to start a window without a graphical session (GTK would abort).
+fn require_display() -> Result<(), AppError> {
+    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        return Err(AppError::Desktop(
+            "there is no graphical session (DISPLAY is not set); to record without one use `glasshouse record`".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `glasshouse` with no subcommand: the tray app. A second launch opens the running one's
-/// dashboard instead.
+/// dashboard instead (the tray app starts `glasshouse dashboard`, or brings it to the front).
 pub fn run(paths: &Paths, show: bool) -> Result<(), AppError> {
     match control::request(paths, &Request::Show) {
         Ok(_) => {
@@ -89,24 +111,18 @@ pub fn run(paths: &Paths, show: bool) -> Result<(), AppError> {
         }
         Err(e) => return Err(e.into()),
     }
-    if std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty())
-        && std::env::var_os("WAYLAND_DISPLAY").is_none()
-    {
-        return Err(AppError::Desktop(
-            "there is no graphical session (DISPLAY is not set); to record without one use `glasshouse record`".into(),
-        ));
-    }
+    require_display()?;
     signals::install();
     let (state, observer) =
         start_recorder::<tauri::Wry>(paths, Some(crate::cli::worker_config()?))?;
     let status = state.status().map_err(|e| AppError::Desktop(e.message))?;
+    let on_exit = observer.clone();
     let app = build(tauri::Builder::default())
         .manage(state)
         .setup(move |app| {
             let handle = app.handle().clone();
             let _ = observer.app.set(handle.clone());
             tray::create(&handle, &status)?;
-            state::spawn_notifier(handle.clone(), observer.shared.clone());
             // SIGTERM and Ctrl-C end the app the way Quit does: everything captured is stored.
             let exit = handle.clone();
             std::thread::spawn(move || {
@@ -115,19 +131,24 @@ pub fn run(paths: &Paths, show: bool) -> Result<(), AppError> {
                 }
                 exit.exit(0);
             });
-            if show {
-                window::open(&handle);
+            if show && let Err(e) = app.state::<AppState>().request(Request::Show) {
+                tracing::error!("cannot open the dashboard: {}", e.message);
             }
             Ok(())
         })
-        .build(tauri::generate_context!())
+        .build(context())
         .map_err(|e| AppError::Desktop(e.to_string()))?;
-    app.run(|app, event| match event {
-        // Closing the dashboard leaves the tray running; only Quit (or a signal) exits.
+    app.run(move |app, event| match event {
+        // The tray app has no window to close; only Quit (or a signal) exits.
         RunEvent::ExitRequested {
             api, code: None, ..
         } => api.prevent_exit(),
-        RunEvent::Exit => app.state::<AppState>().shutdown(),
+        RunEvent::Exit => {
+            // The recorder stores everything and tells the dashboard it stops (`closing`); a
+            // dashboard this app started that is still there is ended.
+            app.state::<AppState>().shutdown();
+            on_exit.launcher.close(DASHBOARD_GRACE);
+        }
         _ => {}
     });
     Ok(())

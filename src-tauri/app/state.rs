@@ -1,66 +1,81 @@
-//! The app's shared state: the running recorder, the live feed, and the observer through which
-//! the recorder tells the window and the tray what happened.
+//! The app's shared state: the recorder, in this process (the tray app) or in another one (the
+//! dashboard process asks the tray app or `glasshouse record` over the control socket), and the
+//! observer through which the recorder tells the tray what happened.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, OnceLock};
 
-use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Runtime};
 
-use glasshouse_core::model::now_micros;
 use glasshouse_core::paths::Paths;
-use glasshouse_core::policy::Emitted;
-use glasshouse_recorder::{Observer, Recorder, Request, Response, Status};
-use glasshouse_store::{Counts, Reader};
+use glasshouse_recorder::feed::FeedItem;
+use glasshouse_recorder::{Observer, Recorder, RecorderError, Request, Response, Status, control};
+use glasshouse_store::Reader;
 
-use super::feed::Feed;
 use super::ipc::IpcError;
-use super::{events, notify, tray, window};
-
-/// Today's counters as the dashboard shows them.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Counters {
-    pub counts: Counts,
-    pub excluded_secs: u64,
-}
-
-/// What the observer and the commands share.
-#[derive(Debug, Default)]
-pub struct Shared {
-    pub feed: Mutex<Feed>,
-    feed_dirty: AtomicBool,
-    last_stored: Mutex<Option<Instant>>,
-    last_state: Mutex<Option<notify::Seen>>,
-}
+use super::launcher::Launcher;
+use super::{notify, tray};
 
 /// Managed by Tauri: reachable from every command.
 pub struct AppState {
     pub paths: Paths,
-    pub shared: Arc<Shared>,
-    recorder: Mutex<Option<Recorder>>,
+    backend: Backend,
+}
+
+/// Where the recorder runs.
+enum Backend {
+    /// In this process: the tray app (and the mock-runtime tests).
+    Local(Box<Mutex<Option<Recorder>>>),
+    /// In another process, asked over the control socket: the dashboard process.
+    Remote,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match self.backend {
+            Backend::Local(_) => "local",
+            Backend::Remote => "remote",
+        };
         f.debug_struct("AppState")
             .field("paths", &self.paths)
+            .field("backend", &backend)
             .finish()
     }
 }
 
 impl AppState {
-    pub fn new(paths: Paths, shared: Arc<Shared>, recorder: Recorder) -> AppState {
+    /// The recorder runs in this process.
+    pub fn local(paths: Paths, recorder: Recorder) -> AppState {
         AppState {
             paths,
-            shared,
-            recorder: Mutex::new(Some(recorder)),
+            backend: Backend::Local(Box::new(Mutex::new(Some(recorder)))),
         }
     }
 
-    /// Asks the recorder, exactly as the control socket would.
+    /// The recorder of `paths` runs in another process.
+    pub fn remote(paths: Paths) -> AppState {
+        AppState {
+            paths,
+            backend: Backend::Remote,
+        }
+    }
+
+    /// Asks the recorder, in this process or over the control socket: the same requests, the
+    /// same answers.
     pub fn request(&self, req: Request) -> Result<Response, IpcError> {
-        let guard = self.recorder.lock().unwrap_or_else(|e| e.into_inner());
+        let recorder = match &self.backend {
+            Backend::Local(recorder) => recorder,
+            Backend::Remote => {
+                return control::request(&self.paths, &req).map_err(|e| match e {
+                    RecorderError::Remote { message, .. } => IpcError::new("recorder", message),
+                    RecorderError::NotRunning { .. } => IpcError::new(
+                        "recorder",
+                        "Glasshouse is not running: start it again to see and change what it records.",
+                    ),
+                    other => IpcError::new("recorder", other.to_string()),
+                });
+            }
+        };
+        let guard = recorder.lock().unwrap_or_else(|e| e.into_inner());
         let recorder = guard
             .as_ref()
             .ok_or_else(|| IpcError::new("recorder", "Glasshouse is shutting down."))?;
@@ -80,17 +95,29 @@ impl AppState {
         }
     }
 
+    /// The live feed as the recorder keeps it.
+    pub fn feed(&self) -> Result<Vec<FeedItem>, IpcError> {
+        match self.request(Request::Feed)? {
+            Response::Feed { items } => Ok(items),
+            other => Err(IpcError::new(
+                "recorder",
+                format!("unexpected answer {other:?}"),
+            )),
+        }
+    }
+
+    /// A read-only connection to the store (WAL lets any process read while the recorder writes).
     pub fn reader(&self) -> Result<Reader, IpcError> {
         Ok(Reader::open(&self.paths.database())?)
     }
 
-    /// Stops the recorder, storing everything it holds. Safe to call twice.
+    /// Stops a recorder of this process, storing everything it holds. Safe to call twice; does
+    /// nothing in the dashboard process.
     pub fn shutdown(&self) {
-        let taken = self
-            .recorder
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let Backend::Local(recorder) = &self.backend else {
+            return;
+        };
+        let taken = recorder.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(r) = taken
             && let Err(e) = r.shutdown()
         {
@@ -99,10 +126,22 @@ impl AppState {
     }
 }
 
-/// The recorder's observer: forwards to the window and the tray once the app exists.
+/// The tray app's observer of its recorder: keeps the tray icon and menu in line with the state,
+/// notifies, and starts the dashboard process when asked to show the dashboard.
 pub struct AppObserver<R: Runtime> {
     pub app: OnceLock<AppHandle<R>>,
-    pub shared: Arc<Shared>,
+    pub launcher: Launcher,
+    last_state: Mutex<Option<notify::Seen>>,
+}
+
+impl<R: Runtime> AppObserver<R> {
+    pub fn new(paths: &Paths) -> AppObserver<R> {
+        AppObserver {
+            app: OnceLock::new(),
+            launcher: Launcher::new(paths.clone()),
+            last_state: Mutex::new(None),
+        }
+    }
 }
 
 impl<R: Runtime> std::fmt::Debug for AppObserver<R> {
@@ -114,34 +153,19 @@ impl<R: Runtime> std::fmt::Debug for AppObserver<R> {
 }
 
 impl<R: Runtime> Observer for AppObserver<R> {
-    fn stored(&self, events: &[Emitted]) {
-        let mut feed = self.shared.feed.lock().unwrap_or_else(|e| e.into_inner());
-        for (window, e) in events {
-            feed.push(window, e.ts, &e.event);
-        }
-        self.shared.feed_dirty.store(true, Ordering::SeqCst);
-        *self
-            .shared
-            .last_stored
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
-    }
-
     fn state_changed(&self, status: &Status) {
         let Some(app) = self.app.get() else { return };
         // Off the main thread the tray's setters wait for the main thread, which may itself be
-        // waiting for this answer (a command or a menu click asking the recorder something):
-        // hand the update to the main thread instead of waiting for it, or the app deadlocks.
+        // waiting for this answer (a menu click asking the recorder something): hand the update
+        // to the main thread instead of waiting for it, or the app deadlocks.
         let (handle, now) = (app.clone(), status.clone());
         let _ = app.run_on_main_thread(move || tray::update(&handle, &now));
-        let _ = app.emit(events::STATUS, status);
         let now = (
             status.state,
             status.capture_error.clone(),
             status.paused_until,
         );
         let before = self
-            .shared
             .last_state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -149,98 +173,19 @@ impl<R: Runtime> Observer for AppObserver<R> {
         notify::on_change(app, before.as_ref(), &now);
     }
 
-    fn data_changed(&self) {
-        let Some(app) = self.app.get() else { return };
-        if let Some(state) = app.try_state::<AppState>() {
-            rebuild_feed(&state);
-        }
-        let _ = app.emit(events::DATA_CHANGED, ());
-    }
-
+    /// No dashboard window is subscribed: start the dashboard process (once the tray is set up).
     fn show(&self) -> bool {
-        let Some(app) = self.app.get() else {
-            return false;
-        };
+        self.app.get().is_some() && self.launcher.open(None)
+    }
+
+    fn show_view(&self, view: &str) -> bool {
+        self.app.get().is_some() && self.launcher.open(Some(view))
+    }
+
+    fn uploads_changed(&self, pending: usize) {
+        let Some(app) = self.app.get() else { return };
+        // As for the state: the tray is changed on the main thread, without waiting for it.
         let handle = app.clone();
-        app.run_on_main_thread(move || window::open(&handle))
-            .is_ok()
+        let _ = app.run_on_main_thread(move || tray::set_pending(&handle, pending));
     }
-}
-
-/// Refills the live feed from the store (at start, and after a delete took events away).
-pub fn rebuild_feed(state: &AppState) {
-    let recent = state.reader().and_then(|r| Ok(r.recent(400)?));
-    let mut feed = state.shared.feed.lock().unwrap_or_else(|e| e.into_inner());
-    feed.clear();
-    if let Ok(rows) = recent {
-        for row in rows {
-            let window = glasshouse_core::model::Window {
-                app: row.app,
-                class: String::new(),
-                title: row.title,
-            };
-            feed.push(&window, row.ts, &row.event);
-        }
-    }
-    state.shared.feed_dirty.store(true, Ordering::SeqCst);
-}
-
-/// Today's counters, read from the rollups.
-pub fn counters(reader: &Reader) -> Result<Counters, IpcError> {
-    let today = chrono::Local::now().date_naive();
-    let (start, _) = glasshouse_core::time::local_day_bounds(today);
-    let totals = reader.totals(start, now_micros() + 1)?;
-    Ok(Counters {
-        counts: totals.counts,
-        excluded_secs: totals.excluded_secs,
-    })
-}
-
-/// Pushes the feed and the counters to the window while input arrives: at most four times a
-/// second, and once more after input stops so the last commit is shown.
-pub fn spawn_notifier<R: Runtime>(app: AppHandle<R>, shared: Arc<Shared>) {
-    let _ = std::thread::Builder::new()
-        .name("ui-notifier".into())
-        .spawn(move || {
-            let mut reader: Option<Reader> = None;
-            let mut minute = now_micros() / 60_000_000;
-            loop {
-                std::thread::sleep(Duration::from_millis(250));
-                if app.get_webview_window(window::LABEL).is_none() {
-                    continue;
-                }
-                if shared.feed_dirty.swap(false, Ordering::SeqCst) {
-                    let items = shared
-                        .feed
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .items();
-                    let _ = app.emit(events::FEED, items);
-                }
-                let recent = shared
-                    .last_stored
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .is_some_and(|t| t.elapsed() < Duration::from_millis(1500));
-                if recent {
-                    if reader.is_none() {
-                        reader = app.try_state::<AppState>().and_then(|s| s.reader().ok());
-                    }
-                    if let Some(r) = &reader {
-                        match counters(r) {
-                            Ok(c) => {
-                                let _ = app.emit(events::COUNTERS, c);
-                            }
-                            Err(_) => reader = None,
-                        }
-                    }
-                }
-                // The charts show whole minutes: refresh them when a minute with input ends.
-                let m = now_micros() / 60_000_000;
-                if m != minute {
-                    minute = m;
-                    let _ = app.emit(events::DATA_CHANGED, ());
-                }
-            }
-        });
 }

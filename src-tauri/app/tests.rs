@@ -198,6 +198,8 @@ fn settings_round_trip_and_a_bad_value_is_a_sentence() {
     assert_eq!(view["settings"]["capture_level"], "full", "{view}");
     assert_eq!(view["mouse_rate_range"], json!([1, 1000]));
 
+    // A setting the privacy page does not show is kept as the file has it.
+    std::fs::write(&h.paths.settings_file, "batch_minutes = 30\n").unwrap();
     let input = json!({
         "capture_level": "categories",
         "excluded_apps": ["keepassxc", " XTerm ", "xterm", ""],
@@ -210,6 +212,7 @@ fn settings_round_trip_and_a_bad_value_is_a_sentence() {
         "excluded_apps": ["keepassxc", "XTerm"],
         "mouse_rate": 60,
         "retention_days": 7,
+        "batch_minutes": 30,
     });
     assert_eq!(saved["settings"], expected, "{saved}");
     assert_eq!(h.ok("settings", json!({}))["settings"], expected);
@@ -383,4 +386,47 @@ fn the_capability_grants_only_the_dashboard_its_commands() {
     assert_ne!(h.ok("status", json!({}))["state"], "paused");
     // A command that does not exist is refused too.
     assert!(h.call("no_such_command", json!({})).is_err());
+}
+
+#[test]
+fn uploads_commands_say_what_is_missing_in_sentences() {
+    let h = Harness::start(Vec::new());
+    let o = h.ok("uploads", json!({}));
+    assert_eq!(o["enrollment"], Value::Null, "{o}");
+    assert_eq!(o["participating"], false);
+    assert_eq!(o["batches"], json!([]));
+    // Nothing can be sealed or approved before enrolling and choosing to take part.
+    let err = h
+        .call("uploads_decide", json!({ "op": { "op": "seal" } }))
+        .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("not enrolled"),
+        "{err}"
+    );
+    let err = h
+        .call(
+            "uploads_decide",
+            json!({ "op": { "op": "approve", "id": 1, "sha256": null } }),
+        )
+        .unwrap_err();
+    assert!(err["message"].as_str().unwrap().contains("enroll"), "{err}");
+    // A plain-http collector that is not on this machine is refused before anything is sent.
+    let err = h
+        .call(
+            "uploads_decide",
+            json!({ "op": { "op": "enroll", "collector": "http://collector.example.com", "token": "t" } }),
+        )
+        .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("https://"),
+        "{err}"
+    );
+    let err = h.call("upload_batch", json!({ "id": 7 })).unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("no upload batch 7"),
+        "{err}"
+    );
 }

@@ -15,7 +15,6 @@ use glasshouse_core::time::format_local_short;
 use glasshouse_recorder::{Request, State, Status};
 
 use super::state::AppState;
-use super::window;
 
 /// Every tray menu entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,17 +25,19 @@ pub enum MenuId {
     PauseUntilResumed,
     Resume,
     Open,
+    Review,
     Quit,
 }
 
 impl MenuId {
-    const ALL: [MenuId; 7] = [
+    const ALL: [MenuId; 8] = [
         MenuId::Status,
         MenuId::Pause15,
         MenuId::Pause60,
         MenuId::PauseUntilResumed,
         MenuId::Resume,
         MenuId::Open,
+        MenuId::Review,
         MenuId::Quit,
     ];
 
@@ -48,6 +49,7 @@ impl MenuId {
             MenuId::PauseUntilResumed => "pause-until-resumed",
             MenuId::Resume => "resume",
             MenuId::Open => "open",
+            MenuId::Review => "review-uploads",
             MenuId::Quit => "quit",
         }
     }
@@ -63,6 +65,7 @@ pub struct TrayHandles<R: Runtime> {
     status: MenuItem<R>,
     pauses: [MenuItem<R>; 3],
     resume: MenuItem<R>,
+    review: MenuItem<R>,
 }
 
 impl<R: Runtime> std::fmt::Debug for TrayHandles<R> {
@@ -110,6 +113,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, status: &Status) -> tauri::Result<
     let pause_any = item(MenuId::PauseUntilResumed, "Pause until I resume", true)?;
     let resume = item(MenuId::Resume, "Resume", false)?;
     let open = item(MenuId::Open, "Open dashboard", true)?;
+    let review = item(MenuId::Review, &review_text(0), true)?;
     let quit = item(MenuId::Quit, "Quit Glasshouse", true)?;
     let menu = Menu::with_items(
         app,
@@ -122,6 +126,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, status: &Status) -> tauri::Result<
             &resume,
             &PredefinedMenuItem::separator(app)?,
             &open,
+            &review,
             &PredefinedMenuItem::separator(app)?,
             &quit,
         ],
@@ -152,6 +157,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>, status: &Status) -> tauri::Result<
         status: status_item,
         pauses: [pause15, pause60, pause_any],
         resume,
+        review,
     };
     apply(&handles, status);
     app.manage(handles);
@@ -174,6 +180,22 @@ fn apply<R: Runtime>(h: &TrayHandles<R>, status: &Status) {
 pub fn update<R: Runtime>(app: &AppHandle<R>, status: &Status) {
     if let Some(h) = app.try_state::<TrayHandles<R>>() {
         apply(&h, status);
+    }
+}
+
+/// The review item's text: how many batches wait.
+fn review_text(pending: usize) -> String {
+    if pending == 0 {
+        "Review uploads".to_owned()
+    } else {
+        format!("Review uploads ({pending})")
+    }
+}
+
+/// Shows how many upload batches wait for review (call on the main thread).
+pub fn set_pending<R: Runtime>(app: &AppHandle<R>, pending: usize) {
+    if let Some(h) = app.try_state::<TrayHandles<R>>() {
+        let _ = h.review.set_text(review_text(pending));
     }
 }
 
@@ -200,7 +222,11 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: MenuId) {
     };
     let req = match id {
         MenuId::Status => return,
-        MenuId::Open => return window::open(app),
+        // The recorder brings a running dashboard forward, or the launcher starts one.
+        MenuId::Open => Request::Show,
+        MenuId::Review => Request::ShowView {
+            view: "uploads".into(),
+        },
         MenuId::Quit => return app.exit(0),
         MenuId::Pause15 => pause_for(15),
         MenuId::Pause60 => pause_for(60),
@@ -222,6 +248,12 @@ mod tests {
             assert_eq!(MenuId::from_id(id.id()), Some(id));
         }
         assert_eq!(MenuId::from_id("nope"), None);
+    }
+
+    #[test]
+    fn the_review_item_counts_what_waits() {
+        assert_eq!(review_text(0), "Review uploads");
+        assert_eq!(review_text(3), "Review uploads (3)");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod record;
 pub use record::worker_config;
 mod stats;
 mod status;
+mod uploads;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -67,6 +68,22 @@ enum Command {
     Stats(stats::StatsArgs),
     /// The activity log: every pause, resume, deletion and settings change, newest first.
     Log(log::LogArgs),
+    /// Enroll this device with your team's collector (sends only the token).
+    Enroll(uploads::EnrollArgs),
+    /// Take part in uploads (yes) or stop (no). The collector learns only this yes or no.
+    Participate(uploads::ParticipateArgs),
+    /// Review upload batches: list, show the exact bytes, approve, reject, withdraw.
+    #[command(subcommand)]
+    Uploads(uploads::UploadsCommand),
+    /// Open the dashboard window of the running recorder (the tray app runs this for you).
+    ///
+    /// The dashboard is a process of its own that ends when its window closes. The tray app starts
+    /// it when you open its dashboard; run it yourself to see a `glasshouse record`.
+    Dashboard {
+        /// Open this view: today, feed, privacy, delete, uploads or log.
+        #[arg(long, value_name = "VIEW", value_parser = glasshouse_recorder::protocol::VIEWS)]
+        view: Option<String>,
+    },
     /// The capture process (started by the recorder itself).
     #[command(hide = true)]
     CaptureWorker,
@@ -113,6 +130,10 @@ fn run(cli: Cli) -> Result<(), AppError> {
         Some(Command::Delete(args)) => delete::run(&paths, &args),
         Some(Command::Stats(args)) => stats::run(&paths, &args),
         Some(Command::Log(args)) => log::run(&paths, &args),
+        Some(Command::Enroll(args)) => uploads::enroll(&paths, &args),
+        Some(Command::Participate(args)) => uploads::participate(&paths, &args),
+        Some(Command::Uploads(cmd)) => uploads::run(&paths, &cmd),
+        Some(Command::Dashboard { view }) => crate::app::remote::run(&paths, view.as_deref()),
         Some(Command::CaptureWorker) => unreachable!("handled before logging starts"),
     }
 }

@@ -9,6 +9,8 @@ export const EVENTS = Object.freeze({
   feed: 'feed',
   counters: 'counters',
   dataChanged: 'data-changed',
+  connection: 'connection',
+  uploads: 'uploads',
 });
 
 /** Normalises whatever a rejected command gives into `{ kind, message }`. */

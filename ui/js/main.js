@@ -10,12 +10,14 @@ import { initPrivacy, refreshPrivacy } from './privacy.js';
 import { initDelete, refreshDelete } from './delete.js';
 import { refreshLog } from './log.js';
 import { initConfirm } from './confirm.js';
+import { initUploads, refreshUploads, showPendingCount } from './uploads.js';
 
 const REFRESH = {
   today: refreshToday,
   feed: () => call('live_feed').then(showFeed, toastError),
   privacy: refreshPrivacy,
   delete: refreshDelete,
+  uploads: refreshUploads,
   log: refreshLog,
 };
 
@@ -37,6 +39,14 @@ function showView(name) {
 function afterDelete() {
   refreshToday();
   refreshLog();
+  refreshUploads();
+}
+
+/** The dashboard process lost (or got back) its link to the recorder: say so above everything. */
+function showConnection(c) {
+  const banner = $('#connection-banner');
+  banner.textContent = c.connected ? '' : c.message || 'Lost the connection to Glasshouse.';
+  banner.hidden = c.connected;
 }
 
 // Several events can arrive together (a delete sends status and data-changed): one refresh each.
@@ -54,6 +64,7 @@ async function start() {
   initToday(() => active === 'today');
   initPrivacy({ deleted: afterDelete });
   initDelete({ deleted: afterDelete });
+  initUploads({ changed: refreshLog, show: showView });
   for (const b of $$('nav button[data-view]')) {
     b.addEventListener('click', () => showView(b.dataset.view));
   }
@@ -70,12 +81,25 @@ async function start() {
     on(EVENTS.counters, (c) => showCounters(c.counts, c.excluded_secs)),
     on(EVENTS.feed, showFeed),
     on(EVENTS.dataChanged, refreshData),
+    on(EVENTS.connection, showConnection),
+    on(EVENTS.uploads, (u) => {
+      showPendingCount(u.pending);
+      if (active === 'uploads') refreshUploads();
+    }),
   ]).catch(toastError);
 
   call('status').then(showStatus, toastError);
   call('live_feed').then(showFeed, toastError);
   refreshToday();
   refreshLog();
+  refreshUploads();
+  // `index.html#uploads` (the tray's "Review uploads") opens that view, at start or later.
+  const follow = () => {
+    const wanted = window.location.hash.slice(1);
+    if (wanted && wanted !== active) showView(wanted);
+  };
+  window.addEventListener('hashchange', follow);
+  follow();
 }
 
 start();

@@ -1,15 +1,17 @@
 //! The desktop app's figures: memory of the tray app (tray only, and after opening and closing
-//! the dashboard again and again) next to a minimal Tauri tray app, launch-to-ready time, and the
-//! time to render every dashboard chart over 90 days of heavy workdays.
+//! the dashboard again and again) next to a minimal Tauri tray app, the dashboard process's own
+//! memory while open, launch-to-ready time, show-to-window time, and the time to render every
+//! dashboard chart over 90 days of heavy workdays.
 //!
 //! Memory is RSS and PSS from `/proc/<pid>/smaps_rollup`, summed over the process and all its
-//! descendants (the capture worker, and WebKit's web and network processes while the dashboard
-//! is open). PSS charges shared pages in proportion, so it is the fairer sum over processes.
+//! descendants (the capture worker; while the dashboard is open, the dashboard process the tray
+//! app started and WebKit's web and network processes under it). PSS charges shared pages in
+//! proportion, so it is the fairer sum over processes.
 //!
 //! "Ready" for the Glasshouse tray app is when its control socket answers `status` (the recorder
 //! is up, which is what `glasshouse pause` needs); the app has finished setting up (tray
-//! created) when the socket also accepts `show`. The minimal app prints `ready` once its tray
-//! icon exists.
+//! created) when the socket also accepts `show`, which starts the dashboard process; "shown" is
+//! when its window is mapped. The minimal app prints `ready` once its tray icon exists.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -302,6 +304,14 @@ fn dashboard_window(display: &str) -> Option<u32> {
         .and_then(|l| l.trim().parse().ok())
 }
 
+/// The dashboard process the tray app `pid` started (`glasshouse dashboard`), if one runs.
+fn dashboard_process(pid: u32) -> Option<u32> {
+    tree(pid).into_iter().skip(1).find(|p| {
+        std::fs::read(format!("/proc/{p}/cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == b"dashboard"))
+    })
+}
+
 /// Asks `window` to close as its close button would (`WM_DELETE_WINDOW`).
 fn close_window(display: &str, window: u32) -> Result<(), String> {
     let (conn, _) = x11rb::connect(Some(display)).map_err(|e| e.to_string())?;
@@ -328,38 +338,75 @@ fn close_window(display: &str, window: u32) -> Result<(), String> {
     Ok(())
 }
 
-fn webkit_processes(pid: u32) -> usize {
+fn webkit_processes(pid: u32) -> Vec<u32> {
     tree(pid)
         .into_iter()
         .filter(|p| comm(*p).starts_with("WebKit"))
-        .count()
+        .collect()
 }
 
-/// Waits for the dashboard window and WebKit, measures, closes the window, waits for it (and
-/// WebKit's processes) to go, and measures again. Returns (open, closed).
-fn open_close_cycle(display: &str, pid: u32, settle: Duration) -> Result<(Mem, Mem), String> {
+/// One open/close cycle of the dashboard, measured.
+struct Cycle {
+    /// From `show` to the dashboard window being mapped.
+    shown: Duration,
+    /// The dashboard process and its WebKit processes, window open.
+    dashboard: Mem,
+    /// The tray app's whole tree, window open.
+    open: Mem,
+    /// The tray app's whole tree once the dashboard process and its WebKit processes are gone.
+    closed: Mem,
+}
+
+/// Asks the tray app `pid` to show its dashboard (as the tray menu and a second launch do),
+/// waits for the dashboard process, its window and WebKit, measures, closes the window as its
+/// close button does, waits for every process of the dashboard to end, and measures again.
+fn open_close_cycle(
+    display: &str,
+    paths: &Paths,
+    pid: u32,
+    settle: Duration,
+) -> Result<Cycle, String> {
+    let start = Instant::now();
+    control::request(paths, &Request::Show).map_err(|e| format!("show: {e}"))?;
+    let dashboard = wait_until("the dashboard process", Duration::from_secs(30), || {
+        dashboard_process(pid)
+    })?;
     let window = wait_until("the dashboard window", Duration::from_secs(30), || {
         dashboard_window(display)
     })?;
-    wait_until("WebKit's processes", Duration::from_secs(30), || {
-        (webkit_processes(pid) > 0).then_some(())
+    let shown = start.elapsed();
+    let webkit = wait_until("WebKit's processes", Duration::from_secs(30), || {
+        let w = webkit_processes(dashboard);
+        (w.len() >= 2).then_some(w)
     })?;
     std::thread::sleep(settle);
-    let open = Mem::of_tree(pid);
+    let (dashboard_mem, open) = (Mem::of_tree(dashboard), Mem::of_tree(pid));
     close_window(display, window)?;
-    wait_until("the window to close", Duration::from_secs(30), || {
-        let left = dashboard_window(display);
-        if left.is_some_and(|w| w != window) {
-            eprintln!("app: another window is titled Glasshouse: {left:?} (closed {window})");
-        }
-        left.is_none().then_some(())
-    })?;
-    // WebKit's processes end shortly after the window is gone (or say so below if they don't).
-    let _ = wait_until("WebKit's processes to end", Duration::from_secs(10), || {
-        (webkit_processes(pid) == 0).then_some(())
-    });
+    // The window closing ends the dashboard process (the tray app reaps it) and WebKit's
+    // processes with it, wherever they were reparented to.
+    let gone = |p: u32| !Path::new(&format!("/proc/{p}")).exists();
+    wait_until(
+        "the dashboard process to end",
+        Duration::from_secs(30),
+        || gone(dashboard).then_some(()),
+    )?;
+    if wait_until("WebKit's processes to end", Duration::from_secs(10), || {
+        webkit.iter().all(|p| gone(*p)).then_some(())
+    })
+    .is_err()
+    {
+        eprintln!("app: WebKit processes outlived the dashboard process: {webkit:?}");
+    }
+    if let Some(left) = dashboard_window(display) {
+        eprintln!("app: a window titled Glasshouse is still mapped: {left} (closed {window})");
+    }
     std::thread::sleep(settle);
-    Ok((open, Mem::of_tree(pid)))
+    Ok(Cycle {
+        shown,
+        dashboard: dashboard_mem,
+        open,
+        closed: Mem::of_tree(pid),
+    })
 }
 
 fn mb_diff(a: Mem, b: Mem) -> f64 {
@@ -379,18 +426,26 @@ fn memory_and_launch(cycles: u64, launches: u64) -> Result<(), String> {
 
     // Launch to ready, several times each (the first run also warms the page cache).
     let (mut ready, mut set_up, mut minimal_ready) = (Vec::new(), Vec::new(), Vec::new());
-    let mut show_works = true;
     for _ in 0..launches {
         let profile = Profile::new(&display.name, runtime.path())?;
         let (mut app, r) = launch_glasshouse(&glasshouse, &profile, &[])?;
         ready.push(ms(r));
-        if show_works {
-            match request_show(&profile, Duration::from_secs(10))? {
-                Some(s) => set_up.push(ms(r + s)),
-                None => show_works = false,
-            }
-        }
+        let s = request_show(&profile, Duration::from_secs(10))?
+            .ok_or("the tray app refuses `show`")?;
+        set_up.push(ms(r + s));
+        // `show` started the dashboard process: let it come up, then quit (which ends it too).
+        wait_until("the dashboard window", Duration::from_secs(30), || {
+            dashboard_window(&display.name)
+        })?;
+        let dashboard = dashboard_process(app.pid());
         app.stop();
+        if let Some(d) = dashboard {
+            wait_until(
+                "the dashboard to end with the app",
+                Duration::from_secs(10),
+                || (!Path::new(&format!("/proc/{d}")).exists()).then_some(()),
+            )?;
+        }
         let (mut app, r) = launch_minimal(&minimal, &profile)?;
         minimal_ready.push(ms(r));
         app.stop();
@@ -399,16 +454,10 @@ fn memory_and_launch(cycles: u64, launches: u64) -> Result<(), String> {
     println!(
         "app: launch to ready (control socket answers status): median {mid:.0} ms (min {lo:.0}, max {hi:.0}, {launches} launches; aim < 1000 ms)"
     );
-    if show_works {
-        let (lo, mid, hi) = median(set_up);
-        println!(
-            "app: launch to set up (tray created, `show` accepted): median {mid:.0} ms (min {lo:.0}, max {hi:.0})"
-        );
-    } else {
-        println!(
-            "app: NOTE the running app refuses `show` (a second launch cannot open its dashboard), so set-up time is not measured and the dashboard is opened with `--show` instead"
-        );
-    }
+    let (lo, mid, hi) = median(set_up);
+    println!(
+        "app: launch to set up (tray created, `show` accepted): median {mid:.0} ms (min {lo:.0}, max {hi:.0})"
+    );
     let (lo, mid, hi) = median(minimal_ready);
     println!(
         "app: minimal Tauri tray app, launch to tray created: median {mid:.0} ms (min {lo:.0}, max {hi:.0})"
@@ -432,49 +481,37 @@ fn memory_and_launch(cycles: u64, launches: u64) -> Result<(), String> {
         Mem::breakdown(app.pid())
     );
 
-    if !show_works {
-        // One cycle only: start with the dashboard open, close it, compare with tray-only.
-        app.stop();
-        let (mut app, _) = launch_glasshouse(&glasshouse, &profile, &["--show"])?;
-        let (open, closed) = open_close_cycle(&display.name, app.pid(), settle)?;
-        println!(
-            "app: started with --show: dashboard open {}; closed {} = {:+.1} MB PSS against tray only (cycles: 1 of {cycles}); PSS by process after closing: {}",
-            open.show(),
-            closed.show(),
-            mb_diff(closed, start),
-            Mem::breakdown(app.pid())
-        );
-        app.stop();
-        return Ok(());
-    }
-
+    let paths = profile.paths();
     let mut after = Vec::new();
+    let mut shown = Vec::new();
     for cycle in 1..=cycles {
-        // A second launch asks the running app to show its dashboard (through the socket).
-        let status = profile
-            .command(&glasshouse)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err(format!("the second launch failed ({status})"));
-        }
-        let (open, closed) = open_close_cycle(&display.name, app.pid(), settle)?;
+        // `show`, as the tray menu's "Open dashboard" and a second launch ask for it.
+        let c = open_close_cycle(&display.name, &paths, app.pid(), settle)?;
         if cycle == 1 || cycle == cycles {
             println!(
-                "app: cycle {cycle}: dashboard open {}; closed again {}; PSS by process after closing: {}",
-                open.show(),
-                closed.show(),
+                "app: cycle {cycle}: dashboard open: the dashboard process {} (its own, with its WebKit processes), the whole app {}; closed again: {}; PSS by process after closing: {}",
+                c.dashboard.show(),
+                c.open.show(),
+                c.closed.show(),
                 Mem::breakdown(app.pid())
             );
         }
-        after.push(closed);
+        shown.push(ms(c.shown));
+        after.push(c.closed);
     }
     if let (Some(&first), Some(&last)) = (after.first(), after.last()) {
         println!(
-            "app: Glasshouse tray only after {cycles} open/close cycles: {} = {:+.1} MB PSS since start, {:+.1} MB PSS from cycle 1 to {cycles} (aim: no growth over the cycles)",
+            "app: Glasshouse tray only after {cycles} open/close cycles: {} = {:+.1} MB PSS since start, minimal {:+.1} MB PSS (aim: within 15 MB), {:+.1} MB PSS from cycle 1 to {cycles} (aim: no growth over the cycles)",
             last.show(),
             mb_diff(last, start),
+            mb_diff(last, base),
             mb_diff(last, first),
+        );
+    }
+    if !shown.is_empty() {
+        let (lo, mid, hi) = median(shown);
+        println!(
+            "app: `show` to the dashboard window mapped (a new process each time): median {mid:.0} ms (min {lo:.0}, max {hi:.0}, {cycles} cycles)"
         );
     }
     app.stop();

@@ -25,7 +25,7 @@ pub use bars::{AppBar, app_bars, category_mix};
 pub use clicks::click_heatmap;
 pub use keys::{key_totals, keyboard_heatmap};
 pub use theme::{Rgb, Theme};
-pub use timeline::{MinutePoint, Timeline, timeline};
+pub use timeline::{MinutePoint, Timeline, timeline, timeline_titled};
 
 #[cfg(test)]
 mod tests;

@@ -47,9 +47,20 @@ const RIBBON_H: i32 = 7;
 
 /// Keys and clicks per minute through the day; see [`Timeline`].
 pub fn timeline(t: &Timeline<'_>, theme: &Theme, width: u32, height: u32) -> String {
+    timeline_titled(t, TITLE, theme, width, height)
+}
+
+/// The same chart over any span (an upload batch's hour, say) under another title.
+pub fn timeline_titled(
+    t: &Timeline<'_>,
+    title: &str,
+    theme: &Theme,
+    width: u32,
+    height: u32,
+) -> String {
     let day = Day::new(t);
-    render(width, height, theme, &day.summary(), |c| {
-        draw(c, t, &day, theme)
+    render(width, height, theme, &day.summary(title), |c| {
+        draw(c, t, &day, title, theme)
     })
 }
 
@@ -103,9 +114,9 @@ impl Day {
         self.keys == 0 && self.clicks == 0 && self.active_secs == 0
     }
 
-    fn summary(&self) -> String {
+    fn summary(&self, title: &str) -> String {
         let mut s = format!(
-            "{TITLE}: {} keys and {} clicks in {} of active time",
+            "{title}: {} keys and {} clicks in {} of active time",
             thousands(self.keys),
             thousands(self.clicks),
             duration(self.active_secs)
@@ -145,8 +156,8 @@ impl Plot {
     }
 }
 
-fn draw(c: &mut Canvas<'_>, t: &Timeline<'_>, day: &Day, th: &Theme) {
-    let title_y = title(c, TITLE, th);
+fn draw(c: &mut Canvas<'_>, t: &Timeline<'_>, day: &Day, heading: &str, th: &Theme) {
+    let title_y = title(c, heading, th);
 
     let in_day = |a: Micros, b: Micros| b > day.start && a < day.end && b > a;
     let mut items = vec![
@@ -182,7 +193,7 @@ fn draw(c: &mut Canvas<'_>, t: &Timeline<'_>, day: &Day, th: &Theme) {
     }
     // The legend shares the title's line when both fit, and takes a line of its own otherwise.
     let lw = legend_width(&items, th);
-    let title_w = text_width(TITLE, th.title_px, Weight::Bold) as i32;
+    let title_w = text_width(heading, th.title_px, Weight::Bold) as i32;
     let header_bottom = if PAD + title_w + 24 + lw <= c.width - PAD {
         legend(c, &items, c.width - PAD - lw, title_y, th);
         title_y + (th.title_px * 0.6) as i32

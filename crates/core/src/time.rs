@@ -136,6 +136,33 @@ pub fn format_local_short(ts: Micros) -> String {
     }
 }
 
+/// Formats a span `[since, until)` for people: `14:00 to 15:00`, with seconds when the ends are
+/// not whole minutes (`14:36:05 to 14:36:40`), and dates when not today.
+pub fn format_local_span(since: Micros, until: Micros) -> String {
+    let whole = |ts: Micros| ts.rem_euclid(60 * 1_000_000) == 0;
+    if whole(since) && whole(until) {
+        return format!(
+            "{} to {}",
+            format_local_short(since),
+            format_local_short(until)
+        );
+    }
+    let with_secs = |ts: Micros| {
+        DateTime::from_timestamp_micros(ts).map_or_else(
+            || ts.to_string(),
+            |t| {
+                let local = t.with_timezone(&Local);
+                if local.date_naive() == Local::now().date_naive() {
+                    local.format("%H:%M:%S").to_string()
+                } else {
+                    local.format("%Y-%m-%d %H:%M:%S").to_string()
+                }
+            },
+        )
+    };
+    format!("{} to {}", with_secs(since), with_secs(until))
+}
+
 /// Formats a duration for people: `14m 05s`, `1h 02m`, `45s`.
 pub fn format_duration(us: Micros) -> String {
     let secs = (us.max(0) + MICROS_PER_SEC / 2) / MICROS_PER_SEC;

@@ -1,5 +1,6 @@
 //! The local control socket: a Unix socket in the user's runtime directory, mode 0600, that
-//! answers only processes of the same user.
+//! answers only processes of the same user. A `subscribe` request turns its connection into a
+//! stream of pushed events ([`crate::live`]) for the dashboard process.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsRawFd;
@@ -8,6 +9,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -15,10 +17,15 @@ use glasshouse_core::paths::Paths;
 
 use crate::RecorderError;
 use crate::instance::ensure_private_dir;
-use crate::protocol::{Envelope, PROTOCOL_VERSION, Request, Response};
+use crate::live::{Live, Subscription};
+use crate::protocol::{Envelope, PROTOCOL_VERSION, Push, Request, Response};
 
 /// A request line longer than this is refused (requests are tiny).
 const MAX_REQUEST: usize = 64 * 1024;
+/// A subscriber that takes longer than this to accept a line is dropped.
+const PUSH_WITHIN: Duration = Duration::from_secs(5);
+/// How often an idle subscribed connection checks that its client is still there.
+const HANGUP_CHECK: Duration = Duration::from_secs(1);
 
 /// The socket path for a data directory: `$XDG_RUNTIME_DIR/glasshouse/<hash>.sock`, or
 /// `/tmp/glasshouse-<uid>/<hash>.sock` where there is no runtime dir.
@@ -98,10 +105,12 @@ pub struct Server {
 
 impl Server {
     /// Binds the socket (replacing a stale one: the caller holds the instance lock, so no live
-    /// recorder can own it) and serves each connection with `handler`.
+    /// recorder can own it) and serves each connection with `handler`, or, for `subscribe`,
+    /// with the pushes of `live` (refused without one).
     pub fn start(
         paths: &Paths,
         handler: impl Fn(Request) -> Response + Send + Sync + 'static,
+        live: Option<Arc<Live>>,
     ) -> Result<Server, RecorderError> {
         let path = socket_path(paths);
         if let Some(dir) = path.parent() {
@@ -129,10 +138,11 @@ impl Server {
                     match conn {
                         Ok(stream) => {
                             let handler = handler.clone();
+                            let live = live.clone();
                             // A slow client must not hold up the others.
                             let _ = std::thread::Builder::new()
                                 .name("control-conn".into())
-                                .spawn(move || serve(stream, &*handler));
+                                .spawn(move || serve(stream, &*handler, live.as_ref()));
                         }
                         Err(e) => {
                             tracing::warn!("control socket: {e}");
@@ -168,11 +178,18 @@ impl Drop for Server {
     }
 }
 
-fn serve(stream: UnixStream, handler: &dyn Fn(Request) -> Response) {
+fn serve(stream: UnixStream, handler: &dyn Fn(Request) -> Response, live: Option<&Arc<Live>>) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let response = match peer_uid(&stream) {
-        Ok(peer) if peer == uid() => read_request(&stream).map_or_else(|r| r, handler),
+        Ok(peer) if peer == uid() => match read_request(&stream) {
+            Ok(Request::Subscribe { window }) => match subscribe_to(live, &stream, window) {
+                Ok(sub) => return stream_pushes(&stream, &sub),
+                Err(refusal) => refusal,
+            },
+            Ok(req) => handler(req),
+            Err(r) => r,
+        },
         Ok(peer) => {
             tracing::warn!("control socket: refused a connection from user id {peer}");
             Response::Error {
@@ -185,13 +202,94 @@ fn serve(stream: UnixStream, handler: &dyn Fn(Request) -> Response) {
             message: format!("cannot check who is asking: {e}"),
         },
     };
-    let mut out = &stream;
-    if let Ok(mut line) = serde_json::to_string(&Envelope {
+    write_response(&stream, response);
+}
+
+/// Writes one response line; returns whether it went out.
+fn write_response(mut stream: &UnixStream, response: Response) -> bool {
+    match serde_json::to_string(&Envelope {
         v: PROTOCOL_VERSION,
         body: response,
     }) {
-        line.push('\n');
-        let _ = out.write_all(line.as_bytes());
+        Ok(mut line) => {
+            line.push('\n');
+            stream.write_all(line.as_bytes()).is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+/// Adds the connection `stream` as a subscriber of `live`, or says why not.
+fn subscribe_to(
+    live: Option<&Arc<Live>>,
+    stream: &UnixStream,
+    window: bool,
+) -> Result<Subscription, Response> {
+    let refuse = |kind: &str, message: String| Response::Error {
+        kind: kind.into(),
+        message,
+    };
+    let live = live.ok_or_else(|| {
+        refuse(
+            "unsupported",
+            "this recorder does not push its events".into(),
+        )
+    })?;
+    let probe = stream
+        .try_clone()
+        .map_err(|e| refuse("io", format!("cannot follow the connection: {e}")))?;
+    live.subscribe(window, move || hung_up(&probe))
+        .ok_or_else(|| {
+            refuse(
+                "stopping",
+                "the recorder is stopping and takes no more subscribers".into(),
+            )
+        })
+}
+
+/// Serves a subscribed connection: `ok`, then each pushed line, until the recorder drops the
+/// subscriber (it stops, or the client fell behind) or the client goes away. A write that the
+/// client does not take within [`PUSH_WITHIN`] ends it too.
+fn stream_pushes(stream: &UnixStream, sub: &Subscription) {
+    let _ = stream.set_write_timeout(Some(PUSH_WITHIN));
+    if !write_response(stream, Response::Ok) {
+        return;
+    }
+    let mut out = stream;
+    loop {
+        match sub.lines.recv_timeout(HANGUP_CHECK) {
+            Ok(line) => {
+                if out.write_all(line.as_bytes()).is_err() {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) if hung_up(stream) => return,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Whether the client closed its end, asked without waiting (a subscriber sends nothing after
+/// its request; anything it does send is left unread).
+fn hung_up(stream: &UnixStream) -> bool {
+    let mut buf = [0u8; 1];
+    // SAFETY: `buf` is valid for writes of its length, and the fd is open for the call.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT | libc::MSG_PEEK,
+        )
+    };
+    match n {
+        0 => true,
+        n if n > 0 => false,
+        _ => !matches!(
+            std::io::Error::last_os_error().kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+        ),
     }
 }
 
@@ -215,10 +313,8 @@ fn read_request(stream: &UnixStream) -> Result<Request, Response> {
     Ok(env.body)
 }
 
-/// Sends one request to the recorder of `paths` and returns its answer.
-///
-/// `Err(NotRunning)` when no recorder listens; a refusal comes back as `Err(Remote)`.
-pub fn request(paths: &Paths, req: &Request) -> Result<Response, RecorderError> {
+/// Connects to the recorder of `paths` and checks that it is our own user's.
+fn connect(paths: &Paths) -> Result<UnixStream, RecorderError> {
     let path = socket_path(paths);
     let not_running = || RecorderError::NotRunning {
         data_dir: paths.data_dir.clone(),
@@ -245,24 +341,41 @@ pub fn request(paths: &Paths, req: &Request) -> Result<Response, RecorderError> 
             });
         }
     }
+    Ok(stream)
+}
+
+/// Sends one request to the recorder of `paths` and returns its answer.
+///
+/// `Err(NotRunning)` when no recorder listens; a refusal comes back as `Err(Remote)`.
+pub fn request(paths: &Paths, req: &Request) -> Result<Response, RecorderError> {
+    let path = socket_path(paths);
+    let stream = connect(paths)?;
     stream
         .set_read_timeout(Some(
             crate::runtime::ANSWER_WITHIN + Duration::from_secs(10),
         ))
         .map_err(RecorderError::io(&path))?;
+    send(&stream, &path, req)?;
+    read_response(&mut BufReader::new(&stream), &path)
+}
+
+fn send(mut stream: &UnixStream, path: &Path, req: &Request) -> Result<(), RecorderError> {
     let mut line = serde_json::to_string(&Envelope {
         v: PROTOCOL_VERSION,
         body: req.clone(),
     })
     .map_err(|e| RecorderError::Protocol(e.to_string()))?;
     line.push('\n');
-    (&stream)
+    stream
         .write_all(line.as_bytes())
-        .map_err(RecorderError::io(&path))?;
+        .map_err(RecorderError::io(path))
+}
+
+fn read_response(input: &mut impl BufRead, path: &Path) -> Result<Response, RecorderError> {
     let mut answer = String::new();
-    BufReader::new(&stream)
+    input
         .read_line(&mut answer)
-        .map_err(RecorderError::io(&path))?;
+        .map_err(RecorderError::io(path))?;
     if answer.is_empty() {
         return Err(RecorderError::Protocol(
             "the recorder closed the connection without answering".into(),
@@ -273,6 +386,50 @@ pub fn request(paths: &Paths, req: &Request) -> Result<Response, RecorderError> 
     match env.body {
         Response::Error { kind, message } => Err(RecorderError::Remote { kind, message }),
         other => Ok(other),
+    }
+}
+
+/// Subscribes to the pushes of the recorder of `paths` (`window`: this subscriber shows a
+/// window that `show` should bring to the front). Errors as [`request`].
+pub fn subscribe(paths: &Paths, window: bool) -> Result<Pushes, RecorderError> {
+    let path = socket_path(paths);
+    let stream = connect(paths)?;
+    // Answers come at once; pushes may not come for minutes.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(RecorderError::io(&path))?;
+    send(&stream, &path, &Request::Subscribe { window })?;
+    let mut input = BufReader::new(stream);
+    read_response(&mut input, &path)?;
+    input
+        .get_ref()
+        .set_read_timeout(None)
+        .map_err(RecorderError::io(&path))?;
+    Ok(Pushes { input, path })
+}
+
+/// A subscribed connection: the recorder's pushes, in order. The iterator ends when the stream
+/// does (the recorder stopped, or dropped this subscriber for falling behind).
+#[derive(Debug)]
+pub struct Pushes {
+    input: BufReader<UnixStream>,
+    path: PathBuf,
+}
+
+impl Iterator for Pushes {
+    type Item = Result<Push, RecorderError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut line = String::new();
+        match self.input.read_line(&mut line) {
+            Ok(0) => None,
+            Ok(_) => Some(
+                serde_json::from_str::<Envelope<Push>>(&line)
+                    .map(|env| env.body)
+                    .map_err(|e| RecorderError::Protocol(e.to_string())),
+            ),
+            Err(e) => Some(Err(RecorderError::io(&self.path)(e))),
+        }
     }
 }
 
@@ -291,13 +448,17 @@ mod tests {
             request(&paths, &Request::Status),
             Err(RecorderError::NotRunning { .. })
         ));
-        let server = Server::start(&paths, |req| match req {
-            Request::Resume => Response::Ok,
-            other => Response::Error {
-                kind: "test".into(),
-                message: format!("no {other:?}"),
+        let server = Server::start(
+            &paths,
+            |req| match req {
+                Request::Resume => Response::Ok,
+                other => Response::Error {
+                    kind: "test".into(),
+                    message: format!("no {other:?}"),
+                },
             },
-        })
+            None,
+        )
         .unwrap();
         let mode = std::fs::metadata(server.path()).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o600);

@@ -1,5 +1,6 @@
 //! The recorder runtime: capture -> policy -> store, the pause state, and the local control socket
-//! through which the CLI (and, later, the tray app) drives a running instance.
+//! through which the CLI and the dashboard process drive a running instance (and through which
+//! the dashboard subscribes to live updates: [`live`], with the live [`feed`]).
 //!
 //! One recorder runs per data directory ([`instance::InstanceLock`]); its control socket lives in
 //! `$XDG_RUNTIME_DIR` under a name derived from that directory, so two profiles (or two test runs)
@@ -10,11 +11,13 @@
 
 pub mod control;
 pub mod error;
+pub mod feed;
 pub mod instance;
+pub mod live;
 pub mod protocol;
 pub mod runtime;
 pub mod signals;
 
 pub use error::RecorderError;
-pub use protocol::{Request, Response, State, Status};
+pub use protocol::{Push, Request, Response, State, Status};
 pub use runtime::{Observer, Recorder, RecorderOptions};

@@ -1,7 +1,11 @@
-//! The control-socket protocol: one JSON request line, one JSON response line.
+//! The control-socket protocol: one JSON request line, one JSON response line. After a
+//! [`Request::Subscribe`] answered `ok`, the connection carries one [`Push`] line per event
+//! instead, for as long as the recorder runs.
 //!
 //! Versioned by [`PROTOCOL_VERSION`]; a client and a recorder of different versions refuse each
-//! other with a sentence instead of misreading.
+//! other with a sentence instead of misreading. New requests are additive (a recorder that does
+//! not know one refuses it as a bad request), so they keep the version; changing what an existing
+//! line means bumps it.
 
 use std::path::PathBuf;
 
@@ -11,7 +15,12 @@ use glasshouse_core::model::Micros;
 use glasshouse_core::settings::CaptureLevel;
 use glasshouse_store::{Counts, DeleteReport, Selection};
 
+use crate::feed::FeedItem;
+
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The dashboard's views, by the names `show_view` takes.
+pub const VIEWS: [&str; 6] = ["today", "feed", "privacy", "delete", "uploads", "log"];
 
 /// What a client asks of the running recorder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,8 +39,27 @@ pub enum Request {
     Flush,
     /// Re-read the settings file and apply it to events from now on.
     ReloadSettings,
-    /// Bring the dashboard to the front (the tray app does; the headless recorder says it can't).
+    /// Bring the dashboard to the front: a subscriber with a window is told to (`focus`), else
+    /// the tray app starts `glasshouse dashboard`; the headless recorder says it can't.
     Show,
+    /// Like `show`, opening one view of the dashboard (`today`, `feed`, `privacy`, `delete`,
+    /// `uploads`, `log`).
+    ShowView {
+        view: String,
+    },
+    /// The live feed as it is now (answered with `feed`).
+    Feed,
+    /// Turn this connection into a stream of [`Push`] lines. `window`: the subscriber shows a
+    /// window, which `show` brings to the front instead of opening another.
+    Subscribe {
+        #[serde(default)]
+        window: bool,
+    },
+    /// A decision about uploads (approve, reject, withdraw, take part, enroll, ...), made by the
+    /// recorder's uploader (answered with `uploads`).
+    Uploads {
+        op: glasshouse_uploads::UploadsOp,
+    },
 }
 
 /// A request with the protocol version, as sent on the wire.
@@ -67,8 +95,40 @@ impl From<DeleteWhat> for Selection {
 pub enum Response {
     Status(Box<Status>),
     Deleted(DeleteReport),
+    Feed { items: Vec<FeedItem> },
+    Uploads(glasshouse_uploads::Done),
     Ok,
     Error { kind: String, message: String },
+}
+
+/// One event pushed to a subscriber, named as the dashboard's events are
+/// (`src-tauri/app/events.rs`): `{"v":1,"event":"counters","payload":{...}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", content = "payload", rename_all = "kebab-case")]
+pub enum Push {
+    /// The state changed (pause, resume, a timed pause ended, capture lost or back, settings).
+    Status(Box<Status>),
+    /// The live feed, whole, when it changed.
+    Feed(Vec<FeedItem>),
+    /// Today's counters, while input is being stored.
+    Counters(Counters),
+    /// Stored data changed (a new minute of activity, a delete): fetch the charts again.
+    DataChanged,
+    /// Someone asked for the dashboard: a subscriber with a window brings it to the front.
+    Focus,
+    /// Upload batches changed; `pending` wait for review.
+    Uploads { pending: usize },
+    /// Like `focus`, showing one view of the dashboard.
+    FocusView { view: String },
+    /// The recorder is stopping; the stream ends after this line.
+    Closing,
+}
+
+/// Today's counters as the dashboard shows them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Counters {
+    pub counts: Counts,
+    pub excluded_secs: u64,
 }
 
 /// The recording state as a person reads it.

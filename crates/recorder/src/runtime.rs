@@ -3,7 +3,8 @@
 //!
 //! Threads: the *pipeline* thread owns the [`Policy`]; it drains capture events every
 //! [`TICK`] (batching keeps the cost of wake-ups flat however fast the user types) and answers
-//! commands at once. The store has its own writer thread; the control socket its own listener.
+//! commands at once. The store has its own writer thread; the control socket its own listener;
+//! [`Live`] its notifier, which wakes only while someone subscribes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,11 +22,13 @@ use glasshouse_core::policy::{Emitted, Forget, Policy, RECORDER_HOLD};
 use glasshouse_core::settings::Settings;
 use glasshouse_core::time::format_local_short;
 use glasshouse_store::{ActivityKind, Reader, Store};
+use glasshouse_uploads::Uploads;
 
 use crate::RecorderError;
 use crate::control::Server;
 use crate::instance::InstanceLock;
-use crate::protocol::{DeleteWhat, Request, Response, State, Status};
+use crate::live::Live;
+use crate::protocol::{DeleteWhat, Push, Request, Response, State, Status};
 
 /// How often the pipeline drains captured input into the store. Events are held back for
 /// `RECORDER_HOLD` anyway, so a longer tick costs no freshness and saves wake-ups.
@@ -68,10 +71,17 @@ pub trait Observer: Send + Sync + 'static {
     fn state_changed(&self, _status: &Status) {}
     /// Stored data changed other than by recording: a delete or the retention clean-up.
     fn data_changed(&self) {}
-    /// Someone asked for the dashboard (a second launch). Returns whether it was shown.
+    /// Someone asked for the dashboard (a second launch) and no subscriber shows one. Returns
+    /// whether one is being shown (the tray app starts `glasshouse dashboard`).
     fn show(&self) -> bool {
         false
     }
+    /// Like [`Observer::show`], opening the dashboard at one view.
+    fn show_view(&self, _view: &str) -> bool {
+        self.show()
+    }
+    /// Upload batches changed; `pending` wait for review. Called on the uploader's thread.
+    fn uploads_changed(&self, _pending: usize) {}
 }
 
 type Command = (Request, Sender<Response>);
@@ -86,6 +96,9 @@ pub struct Recorder {
     pipeline: Option<JoinHandle<Result<(), RecorderError>>>,
     supervisor: Option<Supervisor>,
     server: Option<Server>,
+    live: Arc<Live>,
+    uploads: Arc<Uploads>,
+    uploader: Option<JoinHandle<()>>,
     _lock: InstanceLock,
 }
 
@@ -119,10 +132,27 @@ impl Recorder {
             .worker
             .map(|cfg| Supervisor::spawn(cfg, capture_tx.clone()));
 
+        let live = Live::start(paths.database());
+        live.rebuild(&reader);
+        let uploads = {
+            let (live, observer) = (live.clone(), opts.observer.clone());
+            let on_change = move |pending: usize| {
+                live.publish(&Push::Uploads { pending });
+                if let Some(o) = &observer {
+                    o.uploads_changed(pending);
+                }
+            };
+            Arc::new(Uploads::new(
+                &paths,
+                store.clone(),
+                Some(Box::new(on_change)),
+            ))
+        };
         let (commands, command_rx) = mpsc::channel::<Command>();
         let stop = Arc::new(AtomicBool::new(false));
         let mut pipeline = Pipeline {
             observer: opts.observer,
+            live: live.clone(),
             paths: paths.clone(),
             settings,
             policy,
@@ -143,7 +173,15 @@ impl Recorder {
             .map_err(RecorderError::io(&paths.data_dir))?;
 
         let socket_commands = commands.clone();
-        let server = Server::start(&paths, move |req| ask(&socket_commands, req))?;
+        let socket_uploads = uploads.clone();
+        let server = Server::start(
+            &paths,
+            move |req| route(&socket_commands, &socket_uploads, req),
+            Some(live.clone()),
+        )?;
+        let uploader = uploads
+            .start()
+            .map_err(RecorderError::io(&paths.data_dir))?;
         Ok(Recorder {
             paths,
             capture: capture_tx,
@@ -152,13 +190,16 @@ impl Recorder {
             pipeline: Some(pipeline),
             supervisor,
             server: Some(server),
+            live,
+            uploads,
+            uploader: Some(uploader),
             _lock: lock,
         })
     }
 
     /// Handles a request in-process, exactly as the control socket would.
     pub fn request(&self, req: Request) -> Response {
-        ask(&self.commands, req)
+        route(&self.commands, &self.uploads, req)
     }
 
     pub fn paths(&self) -> &Paths {
@@ -188,13 +229,32 @@ impl Recorder {
             s.stop();
         }
         self.stop.store(true, Ordering::SeqCst);
-        match self.pipeline.take().map(JoinHandle::join) {
+        // The uploader finishes the request it is in (bounded by its timeout) and stops; it is
+        // not waited for longer than a moment, since nothing it holds is lost by stopping.
+        self.uploads.stop();
+        if let Some(h) = self.uploader.take() {
+            let deadline = Instant::now() + UPLOADER_STOP_WAIT;
+            while !h.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if h.is_finished() {
+                let _ = h.join();
+            } else {
+                tracing::warn!(
+                    "the uploader is still waiting for the collector; not waiting for it"
+                );
+            }
+        }
+        let result = match self.pipeline.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(RecorderError::Protocol(
                 "the pipeline thread panicked".into(),
             )),
             None => Ok(()),
-        }
+        };
+        // Subscribers (a dashboard) are told last, once everything is stored.
+        self.live.close();
+        result
     }
 }
 
@@ -202,6 +262,32 @@ impl Drop for Recorder {
     fn drop(&mut self) {
         if let Err(e) = self.stop_all() {
             tracing::error!("while stopping the recorder: {e}");
+        }
+    }
+}
+
+/// How long stopping waits for the uploader's request in flight.
+const UPLOADER_STOP_WAIT: Duration = Duration::from_secs(3);
+
+/// Upload decisions go to the uploads (they may wait on the collector, never on the pipeline);
+/// everything else to the pipeline.
+fn route(commands: &Sender<Command>, uploads: &Uploads, req: Request) -> Response {
+    match req {
+        Request::Uploads { op } => match uploads.apply(op) {
+            Ok(done) => Response::Uploads(done),
+            Err(e) => Response::Error {
+                kind: e.kind().into(),
+                message: e.to_string(),
+            },
+        },
+        other => {
+            // A delete can send approved batches back to review.
+            let deletes = matches!(other, Request::Delete { .. });
+            let answer = ask(commands, other);
+            if deletes {
+                uploads.refresh();
+            }
+            answer
         }
     }
 }
@@ -223,6 +309,7 @@ fn ask(commands: &Sender<Command>, req: Request) -> Response {
 
 struct Pipeline {
     observer: Option<Arc<dyn Observer>>,
+    live: Arc<Live>,
     paths: Paths,
     settings: Settings,
     policy: Policy,
@@ -308,10 +395,8 @@ impl Pipeline {
             let report = self
                 .store
                 .apply_retention(self.settings.retention_days, now);
-            if report.as_ref().is_ok_and(|r| r.events > 0)
-                && let Some(o) = &self.observer
-            {
-                o.data_changed();
+            if report.as_ref().is_ok_and(|r| r.events > 0) {
+                self.data_changed();
             }
             self.note(report.map(drop));
         }
@@ -323,6 +408,7 @@ impl Pipeline {
             if let Some(o) = &self.observer {
                 o.stored(&self.out);
             }
+            self.live.stored(&self.out);
             self.store.append(std::mem::take(&mut self.out));
         }
     }
@@ -376,11 +462,27 @@ impl Pipeline {
     }
 
     fn state_changed(&self, now: Micros) {
-        if let Some(o) = &self.observer {
-            match self.status(now) {
-                Ok(status) => o.state_changed(&status),
-                Err(e) => tracing::error!("status: {e}"),
+        if self.observer.is_none() && !self.live.has_subscribers() {
+            return;
+        }
+        match self.status(now) {
+            Ok(status) => {
+                if let Some(o) = &self.observer {
+                    o.state_changed(&status);
+                }
+                self.live.publish(&Push::Status(Box::new(status)));
             }
+            Err(e) => tracing::error!("status: {e}"),
+        }
+    }
+
+    /// Stored data changed other than by recording (a delete, retention): the feed is rebuilt
+    /// from what is left, and everyone who shows data is told.
+    fn data_changed(&self) {
+        self.live.rebuild(&self.reader);
+        self.live.publish(&Push::DataChanged);
+        if let Some(o) = &self.observer {
+            o.data_changed();
         }
     }
 
@@ -395,8 +497,8 @@ impl Pipeline {
             if changes_state {
                 self.state_changed(now_micros());
             }
-            if changes_data && let Some(o) = &self.observer {
-                o.data_changed();
+            if changes_data {
+                self.data_changed();
             }
         }
         match response {
@@ -469,12 +571,42 @@ impl Pipeline {
                 Ok(Response::Status(Box::new(self.status(now)?)))
             }
             Request::Show => match &self.observer {
+                _ if self.live.focus_window() => {
+                    tracing::debug!("show: a subscribed dashboard window was asked to come forward");
+                    Ok(Response::Ok)
+                }
                 Some(o) if o.show() => Ok(Response::Ok),
                 _ => Err(RecorderError::Protocol(
-                    "this is the headless recorder (`glasshouse record`); it has no dashboard to show"
+                    "this is the headless recorder (`glasshouse record`); it opens no window, but `glasshouse dashboard` shows it"
                         .into(),
                 )),
             },
+            Request::ShowView { view } => {
+                if !crate::protocol::VIEWS.contains(&view.as_str()) {
+                    return Err(RecorderError::Invalid(format!(
+                        "there is no dashboard view \"{view}\" (views: {})",
+                        crate::protocol::VIEWS.join(", ")
+                    )));
+                }
+                match &self.observer {
+                    _ if self.live.focus_view(&view) => Ok(Response::Ok),
+                    Some(o) if o.show_view(&view) => Ok(Response::Ok),
+                    _ => Err(RecorderError::Protocol(
+                        "this is the headless recorder (`glasshouse record`); it opens no window, but `glasshouse dashboard` shows it"
+                            .into(),
+                    )),
+                }
+            }
+            Request::Feed => Ok(Response::Feed {
+                items: self.live.feed(),
+            }),
+            Request::Subscribe { .. } => Err(RecorderError::Invalid(
+                "subscribe over the control socket (`control::subscribe`)".into(),
+            )),
+            // Routed to the uploads before the pipeline (see `route`).
+            Request::Uploads { .. } => Err(RecorderError::Invalid(
+                "upload decisions are not handled by the pipeline".into(),
+            )),
         }
     }
 

@@ -11,7 +11,7 @@ use glasshouse_core::human::thousands;
 use glasshouse_core::model::{MICROS_PER_MINUTE, MICROS_PER_SEC, Micros, now_micros};
 use glasshouse_core::paths::Paths;
 use glasshouse_core::settings::Settings;
-use glasshouse_core::time::format_local_short;
+use glasshouse_core::time::format_local_span;
 use glasshouse_store::{ActivityKind, BatchOp, BatchRecord, BatchState, Reader, Selection, Store};
 use serde::{Deserialize, Serialize};
 
@@ -99,11 +99,7 @@ impl std::fmt::Debug for Uploads {
 }
 
 fn window_text(record: &BatchRecord) -> String {
-    format!(
-        "{} to {}",
-        format_local_short(record.window_start),
-        format_local_short(record.window_end)
-    )
+    format_local_span(record.window_start, record.window_end)
 }
 
 fn short_sha(sha: &str) -> &str {
@@ -155,13 +151,20 @@ impl Uploads {
 
     /// Applies the person's decision.
     pub fn apply(&self, op: UploadsOp) -> Result<Done, UploadError> {
-        let _guard = self.ops.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = self.ops.lock().unwrap_or_else(|e| e.into_inner());
+        if let UploadsOp::Withdraw { id } = op {
+            // The uploader makes the request; it needs `ops` to seal, so wait without it.
+            let requested = self.request_withdraw(id);
+            drop(guard);
+            self.changed();
+            return self.await_withdrawal(requested?);
+        }
         let done = match op {
             UploadsOp::Approve { id, sha256 } => self.approve(id, sha256.as_deref()),
             UploadsOp::ApproveAll => self.approve_all(),
             UploadsOp::Reject { id } => self.reject(id),
             UploadsOp::DropApp { id, app, dropped } => self.drop_app(id, &app, dropped),
-            UploadsOp::Withdraw { id } => self.withdraw(id),
+            UploadsOp::Withdraw { .. } => unreachable!("handled above"),
             UploadsOp::Seal => self.seal_now(now_micros()),
             UploadsOp::Enroll { collector, token } => self.enroll(&collector, &token),
             UploadsOp::Participate { participating } => self.participate(participating),
@@ -323,14 +326,12 @@ impl Uploads {
         })
     }
 
-    fn withdraw(&self, id: i64) -> Result<Done, UploadError> {
+    /// Marks an uploaded batch for withdrawal (nothing to do when it is withdrawn already).
+    fn request_withdraw(&self, id: i64) -> Result<BatchRecord, UploadError> {
         let reader = self.reader()?;
         let record = self.record(&reader, id)?;
         if record.state == BatchState::Withdrawn {
-            return Ok(Done {
-                message: format!("The batch {} was already withdrawn.", window_text(&record)),
-                changed: vec![],
-            });
+            return Ok(record);
         }
         if record.state != BatchState::Uploaded {
             return Err(UploadError::WrongState {
@@ -350,7 +351,19 @@ impl Uploads {
             })?;
         }
         self.kick();
-        // Wait briefly for the uploader's answer, so the person usually learns the outcome now.
+        Ok(record)
+    }
+
+    /// Waits briefly for the uploader's answer, so the person usually learns the outcome now.
+    fn await_withdrawal(&self, record: BatchRecord) -> Result<Done, UploadError> {
+        let id = record.id;
+        if record.state == BatchState::Withdrawn {
+            return Ok(Done {
+                message: format!("The batch {} was already withdrawn.", window_text(&record)),
+                changed: vec![],
+            });
+        }
+        let reader = self.reader()?;
         let deadline = std::time::Instant::now() + WITHDRAW_WAIT;
         loop {
             let now = self.record(&reader, id)?;
@@ -528,6 +541,12 @@ impl Uploads {
             return Ok(vec![]);
         }
         Ok(self.store.batch(BatchOp::Seal(windows))?.changed)
+    }
+
+    /// Tells the observer how many batches wait for review (after a change made elsewhere,
+    /// such as a delete).
+    pub fn refresh(&self) {
+        self.changed();
     }
 
     /// Tells the observer how many batches wait for review.

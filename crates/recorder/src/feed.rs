@@ -1,10 +1,13 @@
 //! The live feed: what was just stored, as a person reads it. Consecutive events of one kind in
 //! one window become one item: typed text as a readable run, scrolling as steps, mouse movement
 //! as a count and a distance. Nothing is shown that is not stored.
+//!
+//! The recorder keeps it ([`crate::live`]) and hands it to the dashboard (`Request::Feed`, and
+//! pushed to subscribers as it changes).
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use glasshouse_core::keys::{Key, KeyCategory};
 use glasshouse_core::model::{MICROS_PER_SEC, Micros, Stored, Window};
@@ -15,7 +18,7 @@ pub const FEED_ITEMS: usize = 50;
 const MERGE_GAP: Micros = 3 * MICROS_PER_SEC;
 
 /// One line of the live feed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FeedItem {
     /// Keys typed at the `full` level: `text` is what was typed (control keys as symbols).
