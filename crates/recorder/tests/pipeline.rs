@@ -1,7 +1,9 @@
 //! The recorder's pipeline with a fake capture source: pauses (timed, across restarts, with input
 //! in flight), deletes with input in flight, and the stored result read back from the store.
 
-use std::sync::OnceLock;
+mod common;
+use common::start;
+
 use std::time::{Duration, Instant};
 
 use glasshouse_capture::{CaptureMsg, SupervisorEvent};
@@ -9,28 +11,10 @@ use glasshouse_core::keys::Key;
 use glasshouse_core::model::{Input, MICROS_PER_SEC, Micros, RawEvent, Stored, Window, now_micros};
 use glasshouse_core::paths::Paths;
 use glasshouse_recorder::protocol::DeleteWhat;
-use glasshouse_recorder::{Recorder, RecorderOptions, Request, Response, State, Status};
+use glasshouse_recorder::{Recorder, Request, Response, State, Status};
 use glasshouse_store::{ExportFilter, Reader};
 
 const S: Micros = MICROS_PER_SEC;
-
-/// One runtime directory for the whole test binary (the variable is process-wide).
-fn runtime_dir() {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
-    // SAFETY: set once, before any recorder starts, to the same value in every test.
-    unsafe { std::env::set_var("XDG_RUNTIME_DIR", dir.path()) };
-}
-
-fn start(dir: &std::path::Path) -> Recorder {
-    runtime_dir();
-    Recorder::start(RecorderOptions {
-        paths: Paths::in_dir(dir),
-        worker: None,
-        observer: None,
-    })
-    .unwrap()
-}
 
 fn status(r: &Recorder) -> Status {
     match r.request(Request::Status) {

@@ -2,9 +2,11 @@
 //! the counters, the state and deletes; `show` bringing a subscribed window forward; `closing` at
 //! shutdown; and a subscriber that stops reading never holding up the recorder.
 
+mod common;
+use common::start;
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -14,25 +16,7 @@ use glasshouse_core::model::{Input, RawEvent, Window, now_micros};
 use glasshouse_core::paths::Paths;
 use glasshouse_recorder::feed::FeedItem;
 use glasshouse_recorder::protocol::DeleteWhat;
-use glasshouse_recorder::{Push, Recorder, RecorderOptions, Request, Response, State, control};
-
-/// One runtime directory for the whole test binary (the variable is process-wide).
-fn runtime_dir() {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
-    // SAFETY: set once, before any recorder starts, to the same value in every test.
-    unsafe { std::env::set_var("XDG_RUNTIME_DIR", dir.path()) };
-}
-
-fn start(dir: &std::path::Path) -> Recorder {
-    runtime_dir();
-    Recorder::start(RecorderOptions {
-        paths: Paths::in_dir(dir),
-        worker: None,
-        observer: None,
-    })
-    .unwrap()
-}
+use glasshouse_recorder::{Push, Recorder, Request, Response, State, control};
 
 fn type_into(r: &Recorder, app: &str, text: &str) {
     let tx = r.capture_sender();

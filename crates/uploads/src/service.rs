@@ -141,6 +141,19 @@ impl Uploads {
         reader.batch(id)?.ok_or(UploadError::NoSuchBatch { id })
     }
 
+    /// The batch, which must be waiting for review for `what` to be done to it.
+    fn pending(&self, reader: &Reader, id: i64, what: &str) -> Result<BatchRecord, UploadError> {
+        let record = self.record(reader, id)?;
+        if record.state != BatchState::Pending {
+            return Err(UploadError::WrongState {
+                id,
+                state: record.state.name(),
+                what: what.into(),
+            });
+        }
+        Ok(record)
+    }
+
     fn participating_device(&self) -> Result<Device, UploadError> {
         let device = Device::load(self.paths())?.ok_or(UploadError::NotEnrolled)?;
         if !device.participating {
@@ -178,14 +191,11 @@ impl Uploads {
         let device = self.participating_device()?;
         let settings = Settings::load(&self.paths().settings_file)?;
         let reader = self.reader()?;
-        let record = self.record(&reader, id)?;
-        if record.state != BatchState::Pending {
-            return Err(UploadError::WrongState {
-                id,
-                state: record.state.name(),
-                what: "only a batch waiting for review can be approved".into(),
-            });
-        }
+        let record = self.pending(
+            &reader,
+            id,
+            "only a batch waiting for review can be approved",
+        )?;
         let window_events = |r: &Reader| {
             r.count(&Selection::Range {
                 since: record.window_start,
@@ -294,14 +304,11 @@ impl Uploads {
 
     fn drop_app(&self, id: i64, app: &str, dropped: bool) -> Result<Done, UploadError> {
         let reader = self.reader()?;
-        let record = self.record(&reader, id)?;
-        if record.state != BatchState::Pending {
-            return Err(UploadError::WrongState {
-                id,
-                state: record.state.name(),
-                what: "apps can be left out only of a batch waiting for review".into(),
-            });
-        }
+        let record = self.pending(
+            &reader,
+            id,
+            "apps can be left out only of a batch waiting for review",
+        )?;
         let mut apps: Vec<String> = record
             .dropped_apps
             .iter()

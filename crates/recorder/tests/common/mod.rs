@@ -1,0 +1,26 @@
+//! What the recorder's integration tests share: a recorder without capture, on a private
+//! runtime directory.
+
+use std::sync::OnceLock;
+
+use glasshouse_core::paths::Paths;
+use glasshouse_recorder::{Recorder, RecorderOptions};
+
+/// One runtime directory for the whole test binary (the variable is process-wide).
+fn runtime_dir() {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    // SAFETY: set once, before any recorder starts, to the same value in every test.
+    unsafe { std::env::set_var("XDG_RUNTIME_DIR", dir.path()) };
+}
+
+/// A recorder for `dir` with capture turned off (tests feed its capture channel).
+pub fn start(dir: &std::path::Path) -> Recorder {
+    runtime_dir();
+    Recorder::start(RecorderOptions {
+        paths: Paths::in_dir(dir),
+        worker: None,
+        observer: None,
+    })
+    .unwrap()
+}
