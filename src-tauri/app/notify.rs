@@ -1,5 +1,5 @@
 //! Desktop notifications for what happens while the dashboard is closed: a timed pause ended,
-//! capture became unavailable, capture came back.
+//! capture became unavailable, capture came back, upload batches wait for review.
 
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -33,13 +33,37 @@ pub fn message(before: Option<&Seen>, now: &Seen) -> Option<String> {
 
 /// Shows a notification for the change, if it deserves one.
 pub fn on_change<R: Runtime>(app: &AppHandle<R>, before: Option<&Seen>, now: &Seen) {
-    if let Some(body) = message(before, now)
-        && let Err(e) = app
-            .notification()
-            .builder()
-            .title("Glasshouse")
-            .body(body)
-            .show()
+    if let Some(body) = message(before, now) {
+        show(app, body);
+    }
+}
+
+/// What to say when the number of batches waiting for review went from `before` to `now`: only
+/// new batches are news (approving or rejecting one is the person's own doing).
+pub fn pending_message(before: Option<usize>, now: usize) -> Option<String> {
+    let before = before?;
+    (now > before).then(|| match now {
+        1 => "An upload batch waits for your review. Nothing is sent until you approve it.".into(),
+        n => format!(
+            "{n} upload batches wait for your review. Nothing is sent until you approve them."
+        ),
+    })
+}
+
+/// Shows a notification when new batches wait for review.
+pub fn on_pending<R: Runtime>(app: &AppHandle<R>, before: Option<usize>, now: usize) {
+    if let Some(body) = pending_message(before, now) {
+        show(app, body);
+    }
+}
+
+fn show<R: Runtime>(app: &AppHandle<R>, body: String) {
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title("Glasshouse")
+        .body(body)
+        .show()
     {
         tracing::warn!("cannot show a notification: {e}");
     }
@@ -48,6 +72,23 @@ pub fn on_change<R: Runtime>(app: &AppHandle<R>, before: Option<&Seen>, now: &Se
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_new_batches_waiting_for_review_are_news() {
+        assert_eq!(pending_message(None, 2), None, "not at start");
+        assert_eq!(pending_message(Some(2), 1), None);
+        assert_eq!(pending_message(Some(1), 1), None);
+        assert!(
+            pending_message(Some(0), 1)
+                .unwrap()
+                .starts_with("An upload batch waits")
+        );
+        assert!(
+            pending_message(Some(1), 3)
+                .unwrap()
+                .starts_with("3 upload batches")
+        );
+    }
 
     #[test]
     fn notifications_follow_what_a_person_needs_to_know() {

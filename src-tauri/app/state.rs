@@ -132,6 +132,7 @@ pub struct AppObserver<R: Runtime> {
     pub app: OnceLock<AppHandle<R>>,
     pub launcher: Launcher,
     last_state: Mutex<Option<notify::Seen>>,
+    last_pending: Mutex<Option<usize>>,
 }
 
 impl<R: Runtime> AppObserver<R> {
@@ -140,6 +141,7 @@ impl<R: Runtime> AppObserver<R> {
             app: OnceLock::new(),
             launcher: Launcher::new(paths.clone()),
             last_state: Mutex::new(None),
+            last_pending: Mutex::new(None),
         }
     }
 }
@@ -187,5 +189,11 @@ impl<R: Runtime> Observer for AppObserver<R> {
         // As for the state: the tray is changed on the main thread, without waiting for it.
         let handle = app.clone();
         let _ = app.run_on_main_thread(move || tray::set_pending(&handle, pending));
+        let before = self
+            .last_pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(pending);
+        notify::on_pending(app, before, pending);
     }
 }
