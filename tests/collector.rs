@@ -48,13 +48,7 @@ pub fn collector_bin() -> PathBuf {
     bin
 }
 
-/// A TCP port nobody listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind a free port")
-}
+pub use crate::util::free_port;
 
 /// A child process killed (and reaped) on drop.
 pub struct Proc(pub Child);

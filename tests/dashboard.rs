@@ -3,312 +3,26 @@
 //! WebKitWebDriver, with real input typed by xdotool into an xterm. Then the window is closed as
 //! a person closes it: its process ends and the tray app goes on recording; the tray app's own
 //! "open the dashboard" starts the dashboard process again, and quitting the tray app ends it.
-//! Screenshots of every view go to `target/screenshots/`.
+//! Screenshots of every view go to `target/screenshots/dashboard-*.png`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::util::{App, XSession, canary, children, wait_for, x_available};
-use crate::webdriver::{self, Session};
-
-/// The tauri-driver binary: the repository's own install (`scripts/test.sh` puts it in
-/// `.tools/bin`), else one on the PATH.
-fn tauri_driver() -> Option<PathBuf> {
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/tauri-driver");
-    if local.exists() {
-        return Some(local);
-    }
-    which("tauri-driver")
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-}
-
-/// Whether the end-to-end UI test can run here: the X tools, WebKitWebDriver and tauri-driver.
-/// Under `GLASSHOUSE_X_TESTS=1` (CI) a missing tool fails the test instead of skipping it.
-fn ui_tools_available() -> Option<PathBuf> {
-    if !x_available() {
-        return None;
-    }
-    let driver = tauri_driver();
-    let native = which("WebKitWebDriver");
-    if let (Some(driver), Some(_)) = (&driver, native) {
-        return Some(driver.clone());
-    }
-    let what = "tauri-driver (scripts/test.sh installs it into .tools) or WebKitWebDriver (Debian: webkit2gtk-driver)";
-    if std::env::var("GLASSHOUSE_X_TESTS").as_deref() == Ok("1") {
-        panic!("GLASSHOUSE_X_TESTS=1 but {what} is missing");
-    }
-    eprintln!("skipping: {what} is missing");
-    None
-}
-
-/// A TCP port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind a free port")
-}
-
-fn alive(pid: u32) -> bool {
-    // A zombie still has a /proc entry; it has no more memory or threads to speak of.
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        !s.rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
-}
-
-/// Sends SIGTERM to `pid`, then SIGKILL if it is still there after `grace`.
-fn stop_pid(pid: u32, grace: Duration) {
-    let signal = |sig: &str| {
-        let _ = Command::new("kill")
-            .args([sig, &pid.to_string()])
-            .stderr(Stdio::null())
-            .status();
-    };
-    signal("-TERM");
-    let deadline = Instant::now() + grace;
-    while alive(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    if alive(pid) {
-        signal("-KILL");
-    }
-}
-
-/// tauri-driver (with its WebKitWebDriver) on ports of its own; stopped on drop.
-struct Driver {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Driver {
-    /// Starts the driver with `env` (tauri-driver passes its environment on to the app).
-    fn start(bin: &Path, env: &[(&str, &Path)], display: &str, log: PathBuf) -> Driver {
-        for _ in 0..5 {
-            let (port, native) = (free_port(), free_port());
-            if port == native {
-                continue;
-            }
-            let mut cmd = Command::new(bin);
-            cmd.args(["--port", &port.to_string()])
-                .args(["--native-port", &native.to_string()])
-                .env("DISPLAY", display)
-                .env_remove("WAYLAND_DISPLAY")
-                .stdin(Stdio::null())
-                .stdout(std::fs::File::create(&log).unwrap())
-                .stderr(std::fs::File::create(log.with_extension("err.log")).unwrap());
-            for (k, v) in env {
-                cmd.env(k, v);
-            }
-            let mut driver = Driver {
-                child: cmd.spawn().expect("start tauri-driver"),
-                port,
-                log: log.clone(),
-            };
-            // A port taken in between makes the driver exit quietly: then try other ports.
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(20) {
-                if driver.child.try_wait().unwrap().is_some() {
-                    break;
-                }
-                if webdriver::is_up(port) {
-                    return driver;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            driver.stop();
-        }
-        panic!("tauri-driver did not come up (see {})", log.display());
-    }
-
-    fn stop(&mut self) {
-        if self.child.try_wait().unwrap().is_none() {
-            let pid = self.child.id();
-            let native = children(pid);
-            // On SIGTERM tauri-driver kills its WebKitWebDriver and exits.
-            stop_pid(pid, Duration::from_secs(5));
-            for c in native {
-                stop_pid(c, Duration::from_secs(2));
-            }
-        }
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// A process of the test's (the dashboard, found through its window); stopped on drop if it is
-/// still there.
-struct AppProcess(Option<u32>);
-
-impl Drop for AppProcess {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0
-            && alive(pid)
-        {
-            stop_pid(pid, Duration::from_secs(10));
-        }
-    }
-}
-
-/// The tray app, started by the test; SIGTERM (as Quit) on drop.
-struct Tray {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Tray {
-    fn start(app: &App, config: &Path) -> Tray {
-        let log = app.runtime.path().join("tray.log");
-        let child = app
-            .cmd(&[])
-            .env("XDG_CONFIG_HOME", config)
-            .env("GLASSHOUSE_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start the tray app");
-        let tray = Tray { child, log };
-        wait_for("the tray app recording", Duration::from_secs(30), || {
-            let out = app.run(&["status", "--json"]);
-            let s: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-            (s["state"] == "recording" && s["pid"] == tray.pid()).then_some(())
-        });
-        tray
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// Quits the tray app as SIGTERM does (the way Quit does) and waits for it.
-    fn quit(&mut self) {
-        if self.running() {
-            stop_pid(self.pid(), Duration::from_secs(20));
-        }
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Tray {
-    fn drop(&mut self) {
-        self.quit();
-    }
-}
-
-fn xdotool_out(display: &str, args: &[&str]) -> String {
-    Command::new("xdotool")
-        .args(args)
-        .env("DISPLAY", display)
-        .stderr(Stdio::null())
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
-}
-
-/// The dashboard's X window, if one is mapped.
-fn dashboard_window(display: &str) -> Option<String> {
-    xdotool_out(
-        display,
-        &["search", "--onlyvisible", "--name", "^Glasshouse$"],
-    )
-    .lines()
-    .next()
-    .map(str::to_owned)
-}
-
-/// Whether `pid` runs `glasshouse dashboard`.
-fn is_dashboard(pid: u32) -> bool {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == b"dashboard"))
-}
-
-/// The dashboard test's view of the page.
-struct Ui<'a> {
-    s: &'a Session,
-    display: String,
-    shots: PathBuf,
-}
+use crate::util::{
+    App, AppProcess, Driver, Tray, Ui, XSession, alive, canary, children, dashboard_window,
+    is_dashboard, screenshots_dir, ui_tools_available, wait_for, xdotool_out,
+};
+use crate::webdriver::Session;
 
 impl Ui<'_> {
-    fn text(&self, css: &str) -> String {
-        self.s.text_of(css).unwrap().unwrap_or_default()
-    }
-
     fn keys(&self) -> u64 {
         self.s
             .attr_of("#count-keys", "data-value")
             .unwrap()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
-    }
-
-    fn click(&self, css: &str) {
-        self.s
-            .click(css)
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
-    }
-
-    fn view(&self, name: &str) {
-        self.click(&format!("nav button[data-view=\"{name}\"]"));
-        wait_for(&format!("the {name} view"), Duration::from_secs(10), || {
-            let shown = self
-                .s
-                .execute(
-                    "const v = document.querySelector(`section.view[data-view=\"${arguments[0]}\"]`); return !!v && !v.hidden;",
-                    json!([name]),
-                )
-                .unwrap();
-            (shown == json!(true)).then_some(())
-        });
-    }
-
-    fn wait_open_dialog(&self) {
-        wait_for("the confirmation dialog", Duration::from_secs(10), || {
-            let open = self
-                .s
-                .execute(
-                    "return document.querySelector('#confirm-dialog').open;",
-                    json!([]),
-                )
-                .unwrap();
-            (open == json!(true)).then_some(())
-        });
-    }
-
-    fn wait_text(&self, css: &str, what: &str, timeout: Duration, f: impl Fn(&str) -> bool) {
-        let mut last = String::new();
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            last = self.text(css);
-            if f(&last) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("timed out after {timeout:?} waiting for {what}; {css} says {last:?}");
     }
 
     fn wait_keys(&self, what: &str, timeout: Duration, f: impl Fn(u64) -> bool) -> u64 {
@@ -324,35 +38,6 @@ impl Ui<'_> {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-
-    /// Saves a screenshot of the dashboard as it is now: the window is raised first and two
-    /// frames are let through, so the picture is not one painted before the last change.
-    fn shot(&self, name: &str) {
-        let xdotool = |args: &[&str]| {
-            Command::new("xdotool")
-                .args(args)
-                .env("DISPLAY", &self.display)
-                .stderr(Stdio::null())
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-                .unwrap_or_default()
-        };
-        let window = xdotool(&["search", "--onlyvisible", "--name", "^Glasshouse$"]);
-        if let Some(w) = window.lines().next() {
-            xdotool(&["windowactivate", "--sync", w]);
-        }
-        self.s
-            .execute_async(
-                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-                json!([]),
-            )
-            .unwrap();
-        let path = self.shots.join(format!("{name}.png"));
-        self.s
-            .save_screenshot(&path)
-            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
-        eprintln!("screenshot: {}", path.display());
     }
 }
 
@@ -377,11 +62,7 @@ fn dashboard_end_to_end() {
     let app = App::new(Some(x.display_name()));
     let config = tempfile::tempdir().unwrap();
     seed_history(app.data_dir());
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    let shots = target.join("screenshots");
-    // Only this run's pictures: an older run's may have other names.
-    let _ = std::fs::remove_dir_all(&shots);
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = screenshots_dir("dashboard-");
     // The tray app runs on its own; it never opens a window itself.
     let mut tray = Tray::start(&app, config.path());
     assert!(dashboard_window(&x.display_name()).is_none());
@@ -427,6 +108,7 @@ fn dashboard_end_to_end() {
         s: &session,
         display: x.display_name(),
         shots,
+        prefix: "dashboard-",
     };
 
     // Recording, with capture running on our display.

@@ -7,5 +7,6 @@ mod dashboard;
 mod manager;
 mod record;
 mod uploads;
+mod uploads_ui;
 mod util;
 mod webdriver;

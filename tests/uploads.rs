@@ -55,7 +55,7 @@ fn only_approved_scrubbed_batches_leave_and_withdrawal_deletes_them() {
         return;
     }
     let mut x = XSession::start();
-    let app = App::new(Some(x.display_name()));
+    let app = App::with_daily_batches(Some(x.display_name()));
     let mut collector = Collector::start();
     let token = collector.team_token("support", 1);
     let title = canary("uploadwin");
@@ -194,7 +194,7 @@ fn stopping_taking_part_discards_unsent_batches_and_tells_the_collector() {
         return;
     }
     let mut x = XSession::start();
-    let app = App::new(Some(x.display_name()));
+    let app = App::with_daily_batches(Some(x.display_name()));
     let collector = Collector::start();
     let token = collector.team_token("ops", 1);
     let title = canary("optout");

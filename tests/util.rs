@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::webdriver::{self, Session};
 
 /// Whether the X tests can run here. Under `GLASSHOUSE_X_TESTS=1` (CI) a missing Xvfb fails the
 /// test instead of skipping it.
@@ -283,6 +285,18 @@ impl App {
         }
     }
 
+    /// An app whose upload batches are whole UTC days, so a "seal now" in a test never splits its
+    /// input at a window boundary (an hourly one would, for a test running across the hour).
+    pub fn with_daily_batches(display: Option<String>) -> App {
+        let app = App::new(display);
+        std::fs::write(
+            app.data.path().join("settings.toml"),
+            "batch_minutes = 1440\n",
+        )
+        .unwrap();
+        app
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.data.path()
     }
@@ -443,5 +457,343 @@ impl Drop for Recording {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+// ---------- The dashboard: the tray app, tauri-driver and the page ----------
+
+/// `target/screenshots/`, with the pictures of an earlier run of the same test (named
+/// `<prefix>*.png`) removed: tests run in parallel and keep their hands off each other's.
+pub fn screenshots_dir(prefix: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(prefix) && name.ends_with(".png") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    dir
+}
+
+/// The tauri-driver binary: the repository's own install (`scripts/test.sh` puts it in
+/// `.tools/bin`), else one on the PATH.
+pub fn tauri_driver() -> Option<PathBuf> {
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/tauri-driver");
+    if local.exists() {
+        return Some(local);
+    }
+    which("tauri-driver")
+}
+
+pub fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+/// Whether the end-to-end UI test can run here: the X tools, WebKitWebDriver and tauri-driver.
+/// Under `GLASSHOUSE_X_TESTS=1` (CI) a missing tool fails the test instead of skipping it.
+pub fn ui_tools_available() -> Option<PathBuf> {
+    if !x_available() {
+        return None;
+    }
+    let driver = tauri_driver();
+    let native = which("WebKitWebDriver");
+    if let (Some(driver), Some(_)) = (&driver, native) {
+        return Some(driver.clone());
+    }
+    let what = "tauri-driver (scripts/test.sh installs it into .tools) or WebKitWebDriver (Debian: webkit2gtk-driver)";
+    if std::env::var("GLASSHOUSE_X_TESTS").as_deref() == Ok("1") {
+        panic!("GLASSHOUSE_X_TESTS=1 but {what} is missing");
+    }
+    eprintln!("skipping: {what} is missing");
+    None
+}
+
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a free port")
+}
+
+pub fn alive(pid: u32) -> bool {
+    // A zombie still has a /proc entry; it has no more memory or threads to speak of.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// Sends SIGTERM to `pid`, then SIGKILL if it is still there after `grace`.
+pub fn stop_pid(pid: u32, grace: Duration) {
+    let signal = |sig: &str| {
+        let _ = Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    };
+    signal("-TERM");
+    let deadline = Instant::now() + grace;
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if alive(pid) {
+        signal("-KILL");
+    }
+}
+
+/// tauri-driver (with its WebKitWebDriver) on ports of its own; stopped on drop.
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl Driver {
+    /// Starts the driver with `env` (tauri-driver passes its environment on to the app).
+    pub fn start(bin: &Path, env: &[(&str, &Path)], display: &str, log: PathBuf) -> Driver {
+        for _ in 0..5 {
+            let (port, native) = (free_port(), free_port());
+            if port == native {
+                continue;
+            }
+            let mut cmd = Command::new(bin);
+            cmd.args(["--port", &port.to_string()])
+                .args(["--native-port", &native.to_string()])
+                .env("DISPLAY", display)
+                .env_remove("WAYLAND_DISPLAY")
+                .stdin(Stdio::null())
+                .stdout(std::fs::File::create(&log).unwrap())
+                .stderr(std::fs::File::create(log.with_extension("err.log")).unwrap());
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let mut driver = Driver {
+                child: cmd.spawn().expect("start tauri-driver"),
+                port,
+                log: log.clone(),
+            };
+            // A port taken in between makes the driver exit quietly: then try other ports.
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(20) {
+                if driver.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if webdriver::is_up(port) {
+                    return driver;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            driver.stop();
+        }
+        panic!("tauri-driver did not come up (see {})", log.display());
+    }
+
+    pub fn stop(&mut self) {
+        if self.child.try_wait().unwrap().is_none() {
+            let pid = self.child.id();
+            let native = children(pid);
+            // On SIGTERM tauri-driver kills its WebKitWebDriver and exits.
+            stop_pid(pid, Duration::from_secs(5));
+            for c in native {
+                stop_pid(c, Duration::from_secs(2));
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A process of the test's (the dashboard, found through its window); stopped on drop if it is
+/// still there.
+pub struct AppProcess(pub Option<u32>);
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0
+            && alive(pid)
+        {
+            stop_pid(pid, Duration::from_secs(10));
+        }
+    }
+}
+
+/// The tray app, started by the test; SIGTERM (as Quit) on drop.
+pub struct Tray {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl Tray {
+    pub fn start(app: &App, config: &Path) -> Tray {
+        let log = app.runtime.path().join("tray.log");
+        let child = app
+            .cmd(&[])
+            .env("XDG_CONFIG_HOME", config)
+            .env("GLASSHOUSE_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start the tray app");
+        let tray = Tray { child, log };
+        wait_for("the tray app recording", Duration::from_secs(30), || {
+            let out = app.run(&["status", "--json"]);
+            let s: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            (s["state"] == "recording" && s["pid"] == tray.pid()).then_some(())
+        });
+        tray
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Quits the tray app as SIGTERM does (the way Quit does) and waits for it.
+    pub fn quit(&mut self) {
+        if self.running() {
+            stop_pid(self.pid(), Duration::from_secs(20));
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Tray {
+    fn drop(&mut self) {
+        self.quit();
+    }
+}
+
+pub fn xdotool_out(display: &str, args: &[&str]) -> String {
+    Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The dashboard's X window, if one is mapped.
+pub fn dashboard_window(display: &str) -> Option<String> {
+    xdotool_out(
+        display,
+        &["search", "--onlyvisible", "--name", "^Glasshouse$"],
+    )
+    .lines()
+    .next()
+    .map(str::to_owned)
+}
+
+/// Whether `pid` runs `glasshouse dashboard`.
+pub fn is_dashboard(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == b"dashboard"))
+}
+
+/// A test's view of the dashboard page.
+pub struct Ui<'a> {
+    pub s: &'a Session,
+    pub display: String,
+    pub shots: PathBuf,
+    /// Every screenshot's file name starts with this (see [`screenshots_dir`]).
+    pub prefix: &'static str,
+}
+
+impl Ui<'_> {
+    pub fn text(&self, css: &str) -> String {
+        self.s.text_of(css).unwrap().unwrap_or_default()
+    }
+
+    pub fn click(&self, css: &str) {
+        self.s
+            .click(css)
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    pub fn view(&self, name: &str) {
+        self.click(&format!("nav button[data-view=\"{name}\"]"));
+        wait_for(&format!("the {name} view"), Duration::from_secs(10), || {
+            let shown = self
+                .s
+                .execute(
+                    "const v = document.querySelector(`section.view[data-view=\"${arguments[0]}\"]`); return !!v && !v.hidden;",
+                    json!([name]),
+                )
+                .unwrap();
+            (shown == json!(true)).then_some(())
+        });
+    }
+
+    pub fn wait_open_dialog(&self) {
+        wait_for("the confirmation dialog", Duration::from_secs(10), || {
+            let open = self
+                .s
+                .execute(
+                    "return document.querySelector('#confirm-dialog').open;",
+                    json!([]),
+                )
+                .unwrap();
+            (open == json!(true)).then_some(())
+        });
+    }
+
+    pub fn wait_text(&self, css: &str, what: &str, timeout: Duration, f: impl Fn(&str) -> bool) {
+        let mut last = String::new();
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            last = self.text(css);
+            if f(&last) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("timed out after {timeout:?} waiting for {what}; {css} says {last:?}");
+    }
+
+    /// Saves a screenshot of the dashboard as it is now: the window is raised first and two
+    /// frames are let through, so the picture is not one painted before the last change.
+    pub fn shot(&self, name: &str) {
+        let xdotool = |args: &[&str]| {
+            Command::new("xdotool")
+                .args(args)
+                .env("DISPLAY", &self.display)
+                .stderr(Stdio::null())
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .unwrap_or_default()
+        };
+        let window = xdotool(&["search", "--onlyvisible", "--name", "^Glasshouse$"]);
+        if let Some(w) = window.lines().next() {
+            xdotool(&["windowactivate", "--sync", w]);
+        }
+        self.s
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                json!([]),
+            )
+            .unwrap();
+        let path = self.shots.join(format!("{}{name}.png", self.prefix));
+        self.s
+            .save_screenshot(&path)
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        eprintln!("screenshot: {}", path.display());
     }
 }

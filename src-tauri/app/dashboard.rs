@@ -7,7 +7,7 @@ use chrono::{Local, Offset};
 use serde::Serialize;
 
 use glasshouse_charts::{self as charts, AppBar, MinutePoint, Theme, Timeline};
-use glasshouse_core::model::{Micros, Window, now_micros};
+use glasshouse_core::model::{MICROS_PER_MINUTE, Micros, Window, now_micros};
 use glasshouse_core::settings::CaptureLevel;
 use glasshouse_core::time::local_day_bounds;
 use glasshouse_recorder::Status;
@@ -102,6 +102,11 @@ fn minute_points(reader: &Reader, start: Micros, end: Micros) -> Result<MinutePo
 }
 
 /// The activity of an upload batch's window, per minute, as the day's timeline draws it.
+///
+/// The figures are per-minute rollups, so the chart spans the whole minutes the window overlaps:
+/// a window that starts or ends mid-minute (the first one after taking part, or one sealed with
+/// "prepare a batch now") would otherwise leave out its first minute's activity, and a window
+/// within one minute would show nothing at all.
 pub fn batch_chart(
     reader: &Reader,
     start: Micros,
@@ -109,6 +114,9 @@ pub fn batch_chart(
     dark: bool,
 ) -> Result<String, IpcError> {
     let theme = if dark { Theme::dark() } else { Theme::light() };
+    let start = start.div_euclid(MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
+    let end = (end.max(start + 1) + MICROS_PER_MINUTE - 1).div_euclid(MICROS_PER_MINUTE)
+        * MICROS_PER_MINUTE;
     let (points, excluded) = minute_points(reader, start, end)?;
     let paused: Vec<(Micros, Micros)> = reader
         .pauses(start, end)?

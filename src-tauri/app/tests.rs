@@ -430,3 +430,22 @@ fn uploads_commands_say_what_is_missing_in_sentences() {
         "{err}"
     );
 }
+
+#[test]
+fn a_batch_chart_shows_the_activity_of_a_window_that_starts_mid_minute() {
+    use glasshouse_core::model::MICROS_PER_MINUTE;
+    // A window of a few seconds inside one minute, as "prepare a batch now" seals right after
+    // taking part: its keys are in that minute's rollup, which starts before the window.
+    let minute =
+        (now_micros() - 3600 * MICROS_PER_SEC).div_euclid(MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
+    let start = minute + 20 * MICROS_PER_SEC;
+    let h = Harness::start(vec![(win("xterm", "term"), typed(start + 1, "hello"))]);
+    let reader = glasshouse_store::Reader::open(&h.paths.database()).unwrap();
+    let svg =
+        super::dashboard::batch_chart(&reader, start, start + 3 * MICROS_PER_SEC, false).unwrap();
+    assert!(
+        svg.contains("Activity in this batch: 5 keys"),
+        "{}",
+        &svg[..svg.len().min(600)]
+    );
+}

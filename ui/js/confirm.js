@@ -23,12 +23,16 @@ export function initConfirm() {
   dialog.addEventListener('close', () => settle(false));
 }
 
-/** Asks; `yes`/`no` label the buttons. Resolves to true when the person confirmed. */
-export function confirmDialog({ title, text, yes = 'Delete', no = 'Cancel' }) {
+/**
+ * Asks; `yes`/`no` label the buttons. The "yes" button is red for what cannot be undone
+ * (`danger`, the default) and plain primary otherwise. Resolves to true when the person confirmed.
+ */
+export function confirmDialog({ title, text, yes = 'Delete', no = 'Cancel', danger = true }) {
   if (pending) settle(false);
   $('#confirm-title').textContent = title;
   $('#confirm-text').textContent = text;
   $('#confirm-yes').textContent = yes;
+  $('#confirm-yes').className = danger ? 'danger' : 'primary';
   $('#confirm-no').textContent = no;
   const dialog = $('#confirm-dialog');
   return new Promise((resolve) => {

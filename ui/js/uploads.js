@@ -3,7 +3,7 @@
 // before it is approved or rejected; uploaded batches can be withdrawn.
 
 import { call } from './api.js';
-import { $, busy, h, toast, toastError } from './dom.js';
+import { $, $$, busy, h, toast, toastError } from './dom.js';
 import { showSvg } from './charts.js';
 import { confirmDialog } from './confirm.js';
 import { count, logTime, plural, shortTime } from './format.js';
@@ -57,10 +57,19 @@ function scrubText(scrubbed) {
 
 function sizeText(n) {
   if (n == null) return '';
-  if (n < 1000) return `${n} bytes`;
+  if (n < 1000) return plural(n, 'byte');
   if (n < 1_000_000) return `${(n / 1000).toFixed(1)} KB`;
   return `${(n / 1_000_000).toFixed(1)} MB`;
 }
+
+/** The size fact: the rounded size, with the exact count when rounding hid it. */
+function sizeFact(n) {
+  const exact = n < 1000 ? '' : ` (${count(n)} bytes)`;
+  return `${sizeText(n)}${exact}, zstd-compressed JSON`;
+}
+
+/** Charts are drawn in the page's colour scheme. */
+const dark = window.matchMedia('(prefers-color-scheme: dark)');
 
 function stateText(b) {
   if (b.state === 'uploaded' && b.withdraw_requested) return 'Withdrawal requested';
@@ -189,6 +198,32 @@ function fact(name, value, mono = false) {
   return [h('dt', { textContent: name }), h('dd', { className: mono ? 'mono' : '', textContent: value })];
 }
 
+/** An RFC 3339 time from the collector, as the rest of the view shows times. */
+function receiptTime(text) {
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? logTime(ms * 1000) : String(text);
+}
+
+/**
+ * A collector's receipt: a sentence saying what it confirms and whether its SHA-256 is this
+ * batch's, then the receipt itself as it came, folded away.
+ */
+function receiptFact(name, receipt, sha256, lead, open) {
+  const parts = [lead(receipt)];
+  if (receipt.sha256) {
+    parts.push(receipt.sha256 === sha256 ? 'SHA-256 matches this batch' : 'SHA-256 does not match this batch');
+  }
+  const raw = h('details', { className: 'receipt', open: open.has(name), dataset: { name } },
+    h('summary', { textContent: 'The receipt as the collector sent it' }),
+    h('pre', { className: 'mono receipt-raw', textContent: JSON.stringify(receipt, null, 2) }));
+  return [
+    h('dt', { textContent: name }),
+    h('dd', {},
+      h('span', { className: receipt.sha256 && receipt.sha256 !== sha256 ? 'receipt-mismatch' : '', textContent: parts.join(' · ') }),
+      raw),
+  ];
+}
+
 function showDocument(text, all = false) {
   const pre = $('#batch-document');
   const more = $('#batch-document-more');
@@ -205,7 +240,7 @@ function showDocument(text, all = false) {
 
 async function openBatch(id, { quiet = false } = {}) {
   try {
-    const { view, chart } = await call('upload_batch', { id });
+    const { view, chart } = await call('upload_batch', { id, dark: dark.matches });
     openId = id;
     openView = view;
     const b = view.summary;
@@ -214,17 +249,21 @@ async function openBatch(id, { quiet = false } = {}) {
     $('#batch-detail').dataset.id = String(b.id);
     $('#batch-title').textContent = `Batch ${windowText(b)}`;
     $('#batch-state').textContent = stateText(b);
+    const pending = b.state === 'pending';
     showSvg($('#batch-chart'), chart, 'Activity in this batch');
+    // A receipt someone unfolded stays unfolded when the view refreshes.
+    const unfolded = new Set($$('#batch-facts details[open]').map((d) => d.dataset.name));
     $('#batch-facts').replaceChildren(
       ...fact('Events', count(b.events)),
       ...fact('Scrubbed', scrubText(b.scrubbed).replace(/^Scrubbed: /, '')),
-      ...(b.bytes != null ? fact('Size', `${sizeText(b.bytes)} (${count(b.bytes)} bytes, zstd-compressed JSON)`) : []),
+      ...(b.bytes != null ? fact('Size', sizeFact(b.bytes)) : []),
       ...(b.sha256 ? fact('SHA-256', b.sha256, true) : []),
       ...(view.head_hex ? fact('First bytes', view.head_hex.replace(/(..)/g, '$1 ').trim(), true) : []),
-      ...(b.receipt ? fact('Upload receipt', JSON.stringify(b.receipt), true) : []),
-      ...(b.withdrawal ? fact('Deletion receipt', JSON.stringify(b.withdrawal), true) : []),
+      ...(b.receipt ? receiptFact('Upload receipt', b.receipt, b.sha256, (r) => (r.received_at ? `Received ${receiptTime(r.received_at)}` : 'Received'), unfolded) : []),
+      ...(b.withdrawal ? receiptFact('Deletion receipt', b.withdrawal, b.sha256, (r) => (r.deleted_at ? `Deleted ${receiptTime(r.deleted_at)}` : 'Deleted'), unfolded) : []),
     );
-    const pending = b.state === 'pending';
+    // Before approval the document is what would be sent; after, what was (or was to be) sent.
+    $('.batch-document-heading').textContent = pending ? 'Exactly what would be sent' : 'Exactly what was approved to be sent';
     $('#batch-apps').replaceChildren(
       ...view.window_apps.map((app) => {
         const dropped = b.dropped_apps.some((d) => d.toLowerCase() === app.toLowerCase());
@@ -242,6 +281,10 @@ async function openBatch(id, { quiet = false } = {}) {
     );
     showDocument(view.readable);
     $('#batch-approve').hidden = !pending;
+    // With every app left out there is nothing to send: such a batch can only be rejected.
+    const empty = pending && b.events === 0;
+    $('#batch-approve').disabled = empty;
+    $('#batch-approve').title = empty ? 'Every app is left out, so there is nothing to send. Put one back, or reject the batch.' : '';
     $('#batch-reject').hidden = !(pending || b.state === 'approved');
     $('#batch-withdraw').hidden = !(b.state === 'uploaded' && !b.withdraw_requested);
     if (!quiet) $('#batch-detail').scrollIntoView({ block: 'start', behavior: 'smooth' });
@@ -279,6 +322,7 @@ async function participate(e) {
       text: 'The collector will learn that this device takes part: yes or no, nothing else. '
         + 'Batches of your input will then be offered here; nothing is sent unless you approve that exact batch.',
       yes: 'Take part',
+      danger: false,
     });
     if (!yes) return;
   } else {
@@ -315,6 +359,7 @@ export function initUploads({ changed, show } = {}) {
       title: `Approve ${plural(n, 'batch', 'batches')}?`,
       text: 'Each batch waiting for review is approved as it is now and uploaded in the background. You can withdraw a batch after it was sent.',
       yes: 'Approve all',
+      danger: false,
     });
     if (yes) await decide(button, { op: 'approve_all' });
   });
