@@ -65,7 +65,34 @@ pub fn decode(bytes: &[u8]) -> Result<Document, BatchError> {
 }
 
 /// Parses and validates the decompressed JSON document.
+///
+/// The answer is always [`parse_probing`]'s, in less time: what `build` writes is read by
+/// [`crate::fast`], other objects by serde_json in one pass. A JSON object that serde_json reads
+/// as a [`Document`] is one whose probe reads the same `format` and `version`, and
+/// [`Document::validate`] starts with the probe's checks, so [`parse_probing`] is needed only
+/// for the error of what serde_json refuses (and for anything but an object: serde would read a
+/// `Document` from an array too, the probe not).
 pub(crate) fn parse(json: &[u8]) -> Result<Document, BatchError> {
+    let object = json
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\n' | b'\t' | b'\r'))
+        .is_some_and(|&b| b == b'{');
+    let doc = match crate::fast::parse(json) {
+        Some(doc) => doc,
+        None if object => match serde_json::from_slice::<Document>(json) {
+            Ok(doc) => doc,
+            Err(_) => return parse_probing(json),
+        },
+        None => return parse_probing(json),
+    };
+    doc.validate()?;
+    Ok(doc)
+}
+
+/// Parses and validates the decompressed JSON document, reading `format` and `version` first so
+/// that another format or a newer version gets its own error rather than a complaint about a
+/// field it does not have.
+fn parse_probing(json: &[u8]) -> Result<Document, BatchError> {
     /// What identifies a batch, read first so that another format or a newer version gets its
     /// own error rather than a complaint about a field it does not have.
     #[derive(Deserialize)]

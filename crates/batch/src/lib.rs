@@ -20,6 +20,7 @@ mod build;
 mod codec;
 mod document;
 mod error;
+mod fast;
 
 use std::collections::BTreeMap;
 

@@ -5,10 +5,13 @@
 //! ```
 //! Subcommands: `ingest`, `size`, `queries [--days N]`, `cpu [--seconds N] [--rate N]`,
 //! `app [--cycles N] [--days N]` (the desktop app: memory, launch time, chart rendering), `batch`
-//! (the upload payload of a heavy-workday hour, zstd levels, scrub throughput), `all`.
+//! (the upload payload of a heavy-workday hour, zstd levels, scrub throughput), `collector
+//! [--batches N] [--clients N] [--devices N] [--collector PATH]` (the collector's ingest rate over
+//! loopback), `all`.
 
 mod app;
 mod batch;
+mod collector;
 mod cpu;
 mod procfs;
 mod workday;
@@ -32,6 +35,16 @@ fn main() {
             .unwrap_or(default)
     };
     let what = args.first().map_or("all", String::as_str);
+    let collector = collector::Options {
+        batches: flag("--batches", 400) as usize,
+        clients: flag("--clients", 8) as usize,
+        devices: flag("--devices", 8) as usize,
+        collector: args
+            .iter()
+            .position(|a| a == "--collector")
+            .and_then(|i| args.get(i + 1))
+            .map(std::path::PathBuf::from),
+    };
     println!("machine: {}", machine());
     let result = match what {
         "ingest" => ingest(),
@@ -40,14 +53,16 @@ fn main() {
         "cpu" => cpu::run(flag("--seconds", 20), flag("--rate", 1000)),
         "app" => app::run(flag("--cycles", 10), flag("--days", 90)),
         "batch" => batch::run(),
+        "collector" => collector::run(&collector),
         "all" => ingest()
             .and_then(|()| size())
             .and_then(|()| queries(flag("--days", 90)))
             .and_then(|()| cpu::run(flag("--seconds", 20), flag("--rate", 1000)))
             .and_then(|()| app::run(flag("--cycles", 10), flag("--days", 90)))
-            .and_then(|()| batch::run()),
+            .and_then(|()| batch::run())
+            .and_then(|()| collector::run(&collector)),
         other => Err(format!(
-            "unknown benchmark `{other}` (ingest, size, queries, cpu, app, batch, all)"
+            "unknown benchmark `{other}` (ingest, size, queries, cpu, app, batch, collector, all)"
         )),
     };
     if let Err(e) = result {

@@ -190,31 +190,29 @@ pub(crate) fn list_teams(conn: &Connection) -> Result<Vec<TeamInfo>> {
 
 pub(crate) fn device_by_secret_hash(conn: &Connection, hash: &str) -> Result<Option<Device>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT d.id, d.team_id, t.name, d.participating
                FROM devices d JOIN teams t ON t.id = d.team_id
               WHERE d.secret_hash = ?1",
-            [hash],
-            |r| {
-                Ok(Device {
-                    id: r.get(0)?,
-                    team_id: r.get(1)?,
-                    team: r.get(2)?,
-                    participating: r.get(3)?,
-                })
-            },
-        )
+        )?
+        .query_row([hash], |r| {
+            Ok(Device {
+                id: r.get(0)?,
+                team_id: r.get(1)?,
+                team: r.get(2)?,
+                participating: r.get(3)?,
+            })
+        })
         .optional()?)
 }
 
 pub(crate) fn batch(conn: &Connection, sha256: &str) -> Result<Option<BatchRow>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT sha256, device_id, bytes, events, window_start, window_end, received_at
                FROM batches WHERE sha256 = ?1",
-            [sha256],
-            batch_row,
-        )
+        )?
+        .query_row([sha256], batch_row)
         .optional()?)
 }
 
@@ -232,15 +230,12 @@ pub(crate) fn batch_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BatchRow> {
 
 pub(crate) fn tombstone(conn: &Connection, sha256: &str) -> Result<Option<Tombstone>> {
     Ok(conn
-        .query_row(
-            "SELECT device_id, deleted_at FROM tombstones WHERE sha256 = ?1",
-            [sha256],
-            |r| {
-                Ok(Tombstone {
-                    device_id: r.get(0)?,
-                    deleted_at: r.get(1)?,
-                })
-            },
-        )
+        .prepare_cached("SELECT device_id, deleted_at FROM tombstones WHERE sha256 = ?1")?
+        .query_row([sha256], |r| {
+            Ok(Tombstone {
+                device_id: r.get(0)?,
+                deleted_at: r.get(1)?,
+            })
+        })
         .optional()?)
 }

@@ -467,11 +467,13 @@ impl Collector {
             remove_if_present(&path)?;
             return Err(CollectorError::Withdrawn);
         }
-        let inserted = tx.execute(
-            "INSERT OR IGNORE INTO batches
+        let inserted =
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO batches
                  (sha256, device_id, team_id, bytes, events, window_start, window_end, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
+            )?
+            .execute(params![
                 sha256,
                 device.id,
                 device.team_id,
@@ -480,8 +482,7 @@ impl Collector {
                 meta.window_start,
                 meta.window_end,
                 now_micros()
-            ],
-        )? == 1;
+            ])? == 1;
         let row = db::batch(&tx, sha256)?
             .ok_or_else(|| CollectorError::Internal("a batch row vanished".into()))?;
         tx.commit()?;
