@@ -123,8 +123,9 @@ pub(crate) fn render(
     finish(tidy_font_sizes(&buf), title)
 }
 
-/// Rewrites `font-size="15.000000000000002"` as `font-size="15"` (at most two decimals).
-fn tidy_font_sizes(svg: &str) -> String {
+/// Rewrites `font-size="15.000000000000002"` as `font-size="15"` (at most two decimals): what
+/// plotters' SVG backend writes, made readable (the collector's charts use it too).
+pub fn tidy_font_sizes(svg: &str) -> String {
     const ATTR: &str = "font-size=\"";
     let mut out = String::with_capacity(svg.len());
     let mut rest = svg;

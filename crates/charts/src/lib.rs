@@ -22,6 +22,7 @@ mod theme;
 mod timeline;
 
 pub use bars::{AppBar, app_bars, category_mix};
+pub use canvas::tidy_font_sizes;
 pub use clicks::click_heatmap;
 pub use keys::{key_totals, keyboard_heatmap};
 pub use theme::{Rgb, Theme};

@@ -4,7 +4,7 @@
 //! As in `glasshouse-charts`, text is SVG `<text>` in the theme's CSS font family, laid out by the
 //! browser: no font files. Widths that matter for layout come from a generous estimate.
 
-use glasshouse_charts::{Rgb, Theme};
+use glasshouse_charts::{Rgb, Theme, tidy_font_sizes};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -154,28 +154,6 @@ fn split_attrs(s: &str) -> Vec<&str> {
     if let Some(st) = start {
         out.push(&s[st..]);
     }
-    out
-}
-
-/// `font-size="12.000000001"` → `font-size="12"`.
-fn tidy_font_sizes(svg: &str) -> String {
-    const ATTR: &str = "font-size=\"";
-    let mut out = String::with_capacity(svg.len());
-    let mut rest = svg;
-    while let Some(at) = rest.find(ATTR) {
-        let (head, tail) = rest.split_at(at + ATTR.len());
-        out.push_str(head);
-        let end = tail.find('"').unwrap_or(tail.len());
-        match tail[..end].parse::<f64>() {
-            Ok(v) => {
-                let s = format!("{v:.2}");
-                out.push_str(s.trim_end_matches('0').trim_end_matches('.'));
-            }
-            Err(_) => out.push_str(&tail[..end]),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
     out
 }
 
