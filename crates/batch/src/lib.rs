@@ -21,6 +21,8 @@ mod codec;
 mod document;
 mod error;
 mod fast;
+#[cfg(test)]
+mod test_rng;
 
 use std::collections::BTreeMap;
 
