@@ -18,6 +18,8 @@ fn main() {
         "uploads",
         "upload_batch",
         "uploads_decide",
+        "unlock_context",
+        "unlock_submit",
     ];
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")

@@ -13,6 +13,8 @@ pub enum AppError {
     Capture(#[from] glasshouse_capture::CaptureError),
     #[error(transparent)]
     Uploads(#[from] glasshouse_uploads::UploadError),
+    #[error(transparent)]
+    Vault(#[from] glasshouse_vault::VaultError),
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
     /// The user's request cannot be carried out as given.
@@ -21,6 +23,9 @@ pub enum AppError {
     /// The desktop shell (window, tray, event loop) failed.
     #[error("the desktop app could not start: {0}")]
     Desktop(String),
+    /// `audit verify` found the activity log changed (the problems are printed first).
+    #[error("{0}")]
+    Tampered(String),
     /// The user declined a confirmation.
     #[error("nothing was deleted")]
     Declined,

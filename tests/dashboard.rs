@@ -43,11 +43,12 @@ impl Ui<'_> {
 
 /// Seeds two days ago with a light synthetic workday, so the 7-day chart has something to show
 /// (today's figures stay exactly what the test types).
-fn seed_history(data_dir: &Path) {
+fn seed_history(app: &App) {
     use glasshouse_core::model::MICROS_PER_SEC;
     let day = chrono::Local::now().date_naive() - chrono::Duration::days(2);
     let start = glasshouse_core::time::local_midnight(day) + 9 * 3600 * MICROS_PER_SEC;
-    let store = glasshouse_store::Store::open(&data_dir.join("glasshouse.db")).unwrap();
+    let store =
+        glasshouse_store::Store::open(&app.data_dir().join("glasshouse.db"), &app.key()).unwrap();
     store.append(glasshouse_store::synth::workday(start, 7, 0.1));
     store.flush().unwrap();
     store.close().unwrap();
@@ -61,7 +62,7 @@ fn dashboard_end_to_end() {
     let mut x = XSession::start();
     let app = App::new(Some(x.display_name()));
     let config = tempfile::tempdir().unwrap();
-    seed_history(app.data_dir());
+    seed_history(&app);
     let shots = screenshots_dir("dashboard-");
     // The tray app runs on its own; it never opens a window itself.
     let mut tray = Tray::start(&app, config.path());
@@ -72,6 +73,8 @@ fn dashboard_end_to_end() {
             ("GLASSHOUSE_DATA_DIR", app.data_dir()),
             ("XDG_RUNTIME_DIR", app.runtime.path()),
             ("XDG_CONFIG_HOME", config.path()),
+            ("GLASSHOUSE_PASSPHRASE_FILE", &app.passphrase_file()),
+            ("GLASSHOUSE_KEYRING", Path::new("off")),
         ],
         &x.display_name(),
         app.runtime.path().join("tauri-driver.log"),

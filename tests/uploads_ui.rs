@@ -6,6 +6,7 @@
 //! putting it back gives the same bytes again; the approved batch arrives under its SHA-256, and
 //! a withdrawal deletes it there. Screenshots go to `target/screenshots/uploads-*.png`.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -126,6 +127,8 @@ fn uploads_view_end_to_end() {
             ("GLASSHOUSE_DATA_DIR", app.data_dir()),
             ("XDG_RUNTIME_DIR", app.runtime.path()),
             ("XDG_CONFIG_HOME", config.path()),
+            ("GLASSHOUSE_PASSPHRASE_FILE", &app.passphrase_file()),
+            ("GLASSHOUSE_KEYRING", Path::new("off")),
         ],
         &x.display_name(),
         app.runtime.path().join("tauri-driver.log"),

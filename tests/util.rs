@@ -274,14 +274,22 @@ pub struct App {
     pub data: tempfile::TempDir,
     pub runtime: tempfile::TempDir,
     pub display: Option<String>,
+    /// Holds the passphrase file, outside the data folder (nothing of it may be in there).
+    secrets: tempfile::TempDir,
 }
+
+/// The passphrase every test app is encrypted with.
+pub const PASSPHRASE: &str = "correct horse battery staple";
 
 impl App {
     pub fn new(display: Option<String>) -> App {
+        let secrets = tempfile::tempdir().unwrap();
+        std::fs::write(secrets.path().join("passphrase"), format!("{PASSPHRASE}\n")).unwrap();
         App {
             data: tempfile::tempdir().unwrap(),
             runtime: tempfile::tempdir().unwrap(),
             display,
+            secrets,
         }
     }
 
@@ -301,11 +309,40 @@ impl App {
         self.data.path()
     }
 
+    /// The file `GLASSHOUSE_PASSPHRASE_FILE` names for every process of this app.
+    pub fn passphrase_file(&self) -> PathBuf {
+        self.secrets.path().join("passphrase")
+    }
+
+    /// The environment that gives a process this app's data, runtime folder and key (for
+    /// tauri-driver, which starts the app itself). No desktop keyring: the passphrase decides.
+    pub fn env(&self) -> Vec<(&'static str, PathBuf)> {
+        vec![
+            ("GLASSHOUSE_DATA_DIR", self.data.path().to_owned()),
+            ("XDG_RUNTIME_DIR", self.runtime.path().to_owned()),
+            ("GLASSHOUSE_PASSPHRASE_FILE", self.passphrase_file()),
+            ("GLASSHOUSE_KEYRING", PathBuf::from("off")),
+        ]
+    }
+
+    /// The database key, as the app derives it from the passphrase (choosing it if the data
+    /// folder has none yet, as the app's first start would).
+    pub fn key(&self) -> glasshouse_store::DbKey {
+        let pass = glasshouse_vault::Passphrase::new(PASSPHRASE.into());
+        glasshouse_vault::unlock(
+            self.data.path(),
+            &self.data.path().join("glasshouse.db"),
+            Some(&pass),
+            &glasshouse_vault::NoKeyring,
+        )
+        .expect("the test key")
+        .key
+    }
+
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_glasshouse"));
         c.args(args)
-            .env("GLASSHOUSE_DATA_DIR", self.data.path())
-            .env("XDG_RUNTIME_DIR", self.runtime.path())
+            .envs(self.env())
             .env_remove("WAYLAND_DISPLAY")
             .stdin(Stdio::null());
         match &self.display {
@@ -399,12 +436,20 @@ impl App {
             .collect()
     }
 
-    /// Whether any byte of the database or its WAL holds `needle`.
+    /// Whether any byte of any file in the data folder holds `needle`, as it is on disk or
+    /// decrypted with the key (every page of the database and of its WAL, free and old ones
+    /// included: what someone who has the key could read off the disk).
     pub fn stored_bytes_contain(&self, needle: &str) -> bool {
-        self.db_files().iter().any(|p| {
-            let bytes = std::fs::read(p).unwrap();
-            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-        })
+        let has = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        let on_disk = std::fs::read_dir(self.data.path())
+            .unwrap()
+            .filter_map(|e| std::fs::read(e.unwrap().path()).ok())
+            .any(|b| has(&b));
+        let db = self.data.path().join("glasshouse.db");
+        let keyed =
+            glasshouse_vault::state(self.data.path()).unwrap() != glasshouse_vault::KeyState::New;
+        on_disk
+            || (keyed && has(&glasshouse_store::raw::decrypted_pages(&db, &self.key()).unwrap()))
     }
 }
 

@@ -35,6 +35,8 @@ impl From<AppError> for IpcError {
             AppError::Recorder(_) => "recorder",
             AppError::Capture(_) => "capture",
             AppError::Uploads(e) => e.kind(),
+            AppError::Vault(_) => "key",
+            AppError::Tampered(_) => "audit",
             AppError::Core(_) | AppError::Output(_) | AppError::Declined | AppError::Desktop(_) => {
                 "internal"
             }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use glasshouse_core::paths::Paths;
+use glasshouse_store::DbKey;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -29,13 +30,17 @@ struct Running {
 #[derive(Debug)]
 pub struct Launcher {
     paths: Paths,
+    /// Handed to each dashboard process through a pipe on its standard input: never on a
+    /// command line, in the environment or on disk.
+    key: DbKey,
     running: Mutex<Option<Arc<Running>>>,
 }
 
 impl Launcher {
-    pub fn new(paths: Paths) -> Launcher {
+    pub fn new(paths: Paths, key: DbKey) -> Launcher {
         Launcher {
             paths,
+            key,
             running: Mutex::new(None),
         }
     }
@@ -45,14 +50,14 @@ impl Launcher {
     fn command(&self, view: Option<&str>) -> std::io::Result<Command> {
         let exe: PathBuf = std::env::current_exe()?;
         let mut cmd = Command::new(exe);
-        cmd.arg("dashboard");
+        cmd.arg("dashboard").arg("--key-from-stdin");
         if let Some(v) = view {
             cmd.arg("--view").arg(v);
         }
         if Paths::resolve(None).ok().as_ref() != Some(&self.paths) {
             cmd.arg("--data-dir").arg(&self.paths.data_dir);
         }
-        cmd.stdin(Stdio::null());
+        cmd.stdin(Stdio::piped());
         Ok(cmd)
     }
 
@@ -63,7 +68,11 @@ impl Launcher {
         if slot.as_ref().is_some_and(|r| !*lock(&r.reaped)) {
             return true;
         }
-        match self.command(view).and_then(|mut c| c.spawn()) {
+        match self
+            .command(view)
+            .and_then(|mut c| c.spawn())
+            .and_then(|child| self.hand_key(child))
+        {
             Ok(child) => {
                 let running = Arc::new(Running {
                     pid: child.id(),
@@ -85,6 +94,26 @@ impl Launcher {
                 false
             }
         }
+    }
+
+    /// Writes the key, in hex, to the new dashboard's standard input and closes it.
+    fn hand_key(&self, mut child: Child) -> std::io::Result<Child> {
+        use std::io::Write;
+        let mut line = zeroize::Zeroizing::new(String::with_capacity(65));
+        for b in self.key.as_bytes() {
+            line.push_str(&format!("{b:02x}"));
+        }
+        line.push('\n');
+        let written = match child.stdin.take() {
+            Some(mut stdin) => stdin.write_all(line.as_bytes()),
+            None => Err(std::io::Error::other("no pipe to the dashboard")),
+        };
+        if let Err(e) = written {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+        Ok(child)
     }
 
     /// The pid of the dashboard process this launcher started, while it runs.

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod remote;
 pub mod state;
 pub mod tray;
+pub mod unlock;
 pub mod window;
 
 #[cfg(test)]
@@ -29,7 +30,9 @@ use tauri::{Builder, Manager, RunEvent, Runtime};
 use glasshouse_core::paths::Paths;
 use glasshouse_recorder::instance::InstanceLock;
 use glasshouse_recorder::{Recorder, RecorderError, RecorderOptions, Request, control, signals};
+use glasshouse_store::DbKey;
 
+use crate::cli::key::{self, KeySource};
 use crate::error::AppError;
 use state::{AppObserver, AppState};
 
@@ -57,6 +60,8 @@ pub fn build<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::uploads,
             commands::upload_batch,
             commands::uploads_decide,
+            unlock::unlock_context,
+            unlock::unlock_submit,
         ])
 }
 
@@ -69,15 +74,17 @@ fn context() -> tauri::Context<tauri::Wry> {
 /// Starts the recorder for `paths` with an observer that will follow the app once it exists.
 pub fn start_recorder<R: Runtime>(
     paths: &Paths,
+    key: DbKey,
     worker: Option<glasshouse_capture::SupervisorConfig>,
 ) -> Result<(AppState, Arc<AppObserver<R>>), AppError> {
-    let observer = Arc::new(AppObserver::new(paths));
+    let observer = Arc::new(AppObserver::new(paths, &key));
     let recorder = Recorder::start(RecorderOptions {
         paths: paths.clone(),
+        key: key.clone(),
         worker,
         observer: Some(observer.clone()),
     })?;
-    Ok((AppState::local(paths.clone(), recorder), observer))
+    Ok((AppState::local(paths.clone(), key, recorder), observer))
 }
 
 /// Refuses to start a window without a graphical session (GTK would abort).
@@ -94,7 +101,7 @@ fn require_display() -> Result<(), AppError> {
 
 /// `glasshouse` with no subcommand: the tray app. A second launch opens the running one's
 /// dashboard instead (the tray app starts `glasshouse dashboard`, or brings it to the front).
-pub fn run(paths: &Paths, show: bool) -> Result<(), AppError> {
+pub fn run(paths: &Paths, keys: &KeySource, show: bool) -> Result<(), AppError> {
     match control::request(paths, &Request::Show) {
         Ok(_) => {
             println!("Glasshouse is already running; its dashboard is now open.");
@@ -112,9 +119,15 @@ pub fn run(paths: &Paths, show: bool) -> Result<(), AppError> {
         Err(e) => return Err(e.into()),
     }
     require_display()?;
+    // The store's key: the passphrase given, the keyring, or else the person is asked.
+    let key = match keys.key(paths) {
+        Ok(key) => key,
+        Err(e) if key::needs_passphrase(&e) => unlock::ask(paths)?.key,
+        Err(e) => return Err(e),
+    };
     signals::install();
     let (state, observer) =
-        start_recorder::<tauri::Wry>(paths, Some(crate::cli::worker_config()?))?;
+        start_recorder::<tauri::Wry>(paths, key, Some(crate::cli::worker_config()?))?;
     let status = state.status().map_err(|e| AppError::Desktop(e.message))?;
     let on_exit = observer.clone();
     let app = build(tauri::Builder::default())

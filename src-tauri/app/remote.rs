@@ -11,10 +11,12 @@ use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
 
 use glasshouse_core::paths::Paths;
 use glasshouse_recorder::{Push, RecorderError, Request, Response, control, signals};
+use glasshouse_store::DbKey;
 
 use super::events;
 use super::state::AppState;
 use super::window;
+use crate::cli::key::KeySource;
 use crate::error::AppError;
 
 /// How long to wait before subscribing again after the stream ended.
@@ -28,7 +30,18 @@ pub struct Connection {
 }
 
 /// Runs the dashboard process until its window closes.
-pub fn run(paths: &Paths, view: Option<&str>) -> Result<(), AppError> {
+pub fn run(
+    paths: &Paths,
+    keys: &KeySource,
+    view: Option<&str>,
+    key_from_stdin: bool,
+) -> Result<(), AppError> {
+    // The key first, so that it is read from the pipe whatever happens next.
+    let key = if key_from_stdin {
+        read_key()?
+    } else {
+        keys.existing_key(paths)?
+    };
     // Say at once when there is nothing to show (exit code 3, as for `pause`).
     match control::request(paths, &Request::Status) {
         Ok(Response::Status(_)) => {}
@@ -42,7 +55,7 @@ pub fn run(paths: &Paths, view: Option<&str>) -> Result<(), AppError> {
     let follow_paths = paths.clone();
     let view = view.map(str::to_owned);
     let app = super::build(tauri::Builder::default())
-        .manage(AppState::remote(paths.clone()))
+        .manage(AppState::remote(paths.clone(), key))
         .setup(move |app| {
             let handle = app.handle().clone();
             window::open_at(&handle, view.as_deref());
@@ -72,6 +85,34 @@ pub fn run(paths: &Paths, view: Option<&str>) -> Result<(), AppError> {
         _ => {}
     });
     Ok(())
+}
+
+/// The key the tray app writes on standard input: one line of 64 hex digits.
+fn read_key() -> Result<DbKey, AppError> {
+    use std::io::BufRead;
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| AppError::Usage(format!("cannot read the key on standard input: {e}")))?;
+    let hex = line.trim();
+    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+    let ok = hex.len() == 64
+        && bytes.iter_mut().enumerate().all(|(i, b)| {
+            match hex.get(2 * i..2 * i + 2).map(|h| u8::from_str_radix(h, 16)) {
+                Some(Ok(v)) => {
+                    *b = v;
+                    true
+                }
+                _ => false,
+            }
+        });
+    if !ok {
+        return Err(AppError::Usage(
+            "--key-from-stdin expects the database key as 64 hex digits on standard input".into(),
+        ));
+    }
+    Ok(DbKey::from_bytes(*bytes))
 }
 
 /// Follows the recorder's pushes and re-emits them to the window, until the recorder says it is

@@ -9,7 +9,7 @@ use tauri::{AppHandle, Runtime};
 use glasshouse_core::paths::Paths;
 use glasshouse_recorder::feed::FeedItem;
 use glasshouse_recorder::{Observer, Recorder, RecorderError, Request, Response, Status, control};
-use glasshouse_store::Reader;
+use glasshouse_store::{DbKey, Reader};
 
 use super::ipc::IpcError;
 use super::launcher::Launcher;
@@ -18,6 +18,8 @@ use super::{notify, tray};
 /// Managed by Tauri: reachable from every command.
 pub struct AppState {
     pub paths: Paths,
+    /// The key of the encrypted store, for the readers this process opens.
+    pub key: DbKey,
     backend: Backend,
 }
 
@@ -44,17 +46,19 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// The recorder runs in this process.
-    pub fn local(paths: Paths, recorder: Recorder) -> AppState {
+    pub fn local(paths: Paths, key: DbKey, recorder: Recorder) -> AppState {
         AppState {
             paths,
+            key,
             backend: Backend::Local(Box::new(Mutex::new(Some(recorder)))),
         }
     }
 
     /// The recorder of `paths` runs in another process.
-    pub fn remote(paths: Paths) -> AppState {
+    pub fn remote(paths: Paths, key: DbKey) -> AppState {
         AppState {
             paths,
+            key,
             backend: Backend::Remote,
         }
     }
@@ -108,7 +112,7 @@ impl AppState {
 
     /// A read-only connection to the store (WAL lets any process read while the recorder writes).
     pub fn reader(&self) -> Result<Reader, IpcError> {
-        Ok(Reader::open(&self.paths.database())?)
+        Ok(Reader::open(&self.paths.database(), &self.key)?)
     }
 
     /// Stops a recorder of this process, storing everything it holds. Safe to call twice; does
@@ -136,10 +140,10 @@ pub struct AppObserver<R: Runtime> {
 }
 
 impl<R: Runtime> AppObserver<R> {
-    pub fn new(paths: &Paths) -> AppObserver<R> {
+    pub fn new(paths: &Paths, key: &DbKey) -> AppObserver<R> {
         AppObserver {
             app: OnceLock::new(),
-            launcher: Launcher::new(paths.clone()),
+            launcher: Launcher::new(paths.clone(), key.clone()),
             last_state: Mutex::new(None),
             last_pending: Mutex::new(None),
         }

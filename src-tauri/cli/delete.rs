@@ -12,6 +12,7 @@ use glasshouse_recorder::{RecorderError, Request, Response, control};
 use glasshouse_store::{DeleteReport, Store};
 
 use super::format::thousands;
+use super::key::KeySource;
 use crate::error::AppError;
 
 #[derive(Debug, clap::Args)]
@@ -80,7 +81,7 @@ fn describe(what: &DeleteWhat) -> String {
     }
 }
 
-pub fn run(paths: &Paths, args: &DeleteArgs) -> Result<(), AppError> {
+pub fn run(paths: &Paths, keys: &KeySource, args: &DeleteArgs) -> Result<(), AppError> {
     let what = selection(args)?;
     if !args.yes {
         confirm(&format!(
@@ -93,7 +94,7 @@ pub fn run(paths: &Paths, args: &DeleteArgs) -> Result<(), AppError> {
         Ok(other) => {
             return Err(RecorderError::Protocol(format!("unexpected answer {other:?}")).into());
         }
-        Err(RecorderError::NotRunning { .. }) => delete_offline(paths, what)?,
+        Err(RecorderError::NotRunning { .. }) => delete_offline(paths, keys, what)?,
         Err(e) => return Err(e.into()),
     };
     let where_gone = if report.wal_cleared {
@@ -127,13 +128,19 @@ fn describe_what_went(report: &DeleteReport, args: &DeleteArgs) -> String {
     }
 }
 
-fn delete_offline(paths: &Paths, what: DeleteWhat) -> Result<DeleteReport, AppError> {
+fn delete_offline(
+    paths: &Paths,
+    keys: &KeySource,
+    what: DeleteWhat,
+) -> Result<DeleteReport, AppError> {
     if !paths.database().exists() {
         return Ok(DeleteReport::default());
     }
+    // The key first: a wrong passphrase leaves the data folder exactly as it was.
+    let key = keys.existing_key(paths)?;
     // Hold the instance lock so no recorder starts writing while we delete.
     let _lock = InstanceLock::acquire(paths)?;
-    let store = Store::open(&paths.database())?;
+    let store = Store::open(&paths.database(), &key)?;
     let report = store.delete(what.into())?;
     store.close()?;
     Ok(report)

@@ -10,6 +10,7 @@ use glasshouse_core::time::{format_rfc3339, parse_time};
 use glasshouse_recorder::{RecorderError, Request, control};
 use glasshouse_store::{ExportFilter, ExportRow, Reader};
 
+use super::key::KeySource;
 use crate::error::AppError;
 
 #[derive(Debug, clap::Args)]
@@ -117,7 +118,7 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-pub fn run(paths: &Paths, args: &ExportArgs) -> Result<(), AppError> {
+pub fn run(paths: &Paths, keys: &KeySource, args: &ExportArgs) -> Result<(), AppError> {
     let filter = ExportFilter {
         since: args.since.as_deref().map(parse_time).transpose()?,
         until: args.until.as_deref().map(parse_time).transpose()?,
@@ -135,7 +136,7 @@ pub fn run(paths: &Paths, args: &ExportArgs) -> Result<(), AppError> {
             paths.data_dir.display()
         )));
     }
-    let reader = Reader::open(&db)?;
+    let reader = Reader::open(&db, &keys.existing_key(paths)?)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed: Option<std::io::Error> = None;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Local};
 use glasshouse_core::paths::Paths;
 use glasshouse_store::Reader;
 
+use super::key::KeySource;
 use crate::error::AppError;
 
 #[derive(Debug, clap::Args)]
@@ -18,13 +19,13 @@ pub struct LogArgs {
     json: bool,
 }
 
-pub fn run(paths: &Paths, args: &LogArgs) -> Result<(), AppError> {
+pub fn run(paths: &Paths, keys: &KeySource, args: &LogArgs) -> Result<(), AppError> {
     let db = paths.database();
     if !db.exists() {
         println!("The activity log is empty: nothing has been recorded yet.");
         return Ok(());
     }
-    let entries = Reader::open(&db)?.activity(args.limit)?;
+    let entries = Reader::open(&db, &keys.existing_key(paths)?)?.activity(args.limit)?;
     if entries.is_empty() && !args.json {
         println!("The activity log is empty.");
     }

@@ -7,9 +7,10 @@ use glasshouse_core::paths::Paths;
 use glasshouse_core::time::parse_duration;
 use glasshouse_recorder::{Recorder, RecorderOptions, signals};
 
+use super::key::KeySource;
 use crate::error::AppError;
 
-pub fn run(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
+pub fn run(paths: &Paths, keys: &KeySource, duration: Option<&str>) -> Result<(), AppError> {
     let deadline = duration
         .map(parse_duration)
         .transpose()?
@@ -20,9 +21,11 @@ pub fn run(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
         Err(e) => eprintln!("glasshouse: capture unavailable: {e}; retrying until it works"),
         Ok(()) => {}
     }
+    let key = keys.key(paths)?;
     signals::install();
     let recorder = Recorder::start(RecorderOptions {
         paths: paths.clone(),
+        key,
         worker: Some(worker_config()?),
         observer: None,
     })?;

@@ -10,6 +10,7 @@ use glasshouse_core::time::{format_duration, local_day_bounds, parse_date};
 use glasshouse_store::{Counts, Reader};
 
 use super::format::{distance, thousands};
+use super::key::KeySource;
 use crate::error::AppError;
 
 #[derive(Debug, clap::Args)]
@@ -32,7 +33,7 @@ struct DayStats {
     by_hour: BTreeMap<u32, Counts>,
 }
 
-pub fn run(paths: &Paths, args: &StatsArgs) -> Result<(), AppError> {
+pub fn run(paths: &Paths, keys: &KeySource, args: &StatsArgs) -> Result<(), AppError> {
     let date = parse_date(&args.day)?;
     let (start, end) = local_day_bounds(date);
     let mut stats = DayStats {
@@ -44,7 +45,7 @@ pub fn run(paths: &Paths, args: &StatsArgs) -> Result<(), AppError> {
     };
     let db = paths.database();
     if db.exists() {
-        let reader = Reader::open(&db)?;
+        let reader = Reader::open(&db, &keys.existing_key(paths)?)?;
         for r in reader.minute_rollups(start, end)? {
             let hour = DateTime::from_timestamp_micros(r.minute)
                 .map_or(0, |t| t.with_timezone(&Local).hour());

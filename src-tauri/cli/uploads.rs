@@ -15,6 +15,7 @@ use glasshouse_store::{BatchState, Store};
 use glasshouse_uploads::{BatchSummary, Done, Review, Uploads, UploadsOp};
 
 use super::format::{bytes, thousands};
+use super::key::KeySource;
 use crate::error::AppError;
 
 #[derive(Debug, clap::Args)]
@@ -85,9 +86,10 @@ pub enum UploadsCommand {
     Seal,
 }
 
-pub fn enroll(paths: &Paths, args: &EnrollArgs) -> Result<(), AppError> {
+pub fn enroll(paths: &Paths, keys: &KeySource, args: &EnrollArgs) -> Result<(), AppError> {
     let done = decide(
         paths,
+        keys,
         UploadsOp::Enroll {
             collector: args.collector.clone(),
             token: args.token.clone(),
@@ -100,9 +102,14 @@ pub fn enroll(paths: &Paths, args: &EnrollArgs) -> Result<(), AppError> {
     Ok(())
 }
 
-pub fn participate(paths: &Paths, args: &ParticipateArgs) -> Result<(), AppError> {
+pub fn participate(
+    paths: &Paths,
+    keys: &KeySource,
+    args: &ParticipateArgs,
+) -> Result<(), AppError> {
     let done = decide(
         paths,
+        keys,
         UploadsOp::Participate {
             participating: args.choice == "yes",
         },
@@ -111,13 +118,13 @@ pub fn participate(paths: &Paths, args: &ParticipateArgs) -> Result<(), AppError
     Ok(())
 }
 
-pub fn run(paths: &Paths, cmd: &UploadsCommand) -> Result<(), AppError> {
+pub fn run(paths: &Paths, keys: &KeySource, cmd: &UploadsCommand) -> Result<(), AppError> {
     match cmd {
-        UploadsCommand::List { json } => list(paths, *json),
-        UploadsCommand::Show { id, raw, json } => show(paths, *id, *raw, *json),
+        UploadsCommand::List { json } => list(paths, keys, *json),
+        UploadsCommand::Show { id, raw, json } => show(paths, keys, *id, *raw, *json),
         UploadsCommand::Approve { ids, all, sha256 } => {
             if *all {
-                return say(decide(paths, UploadsOp::ApproveAll)?);
+                return say(decide(paths, keys, UploadsOp::ApproveAll)?);
             }
             if sha256.is_some() && ids.len() != 1 {
                 return Err(AppError::Usage(
@@ -129,31 +136,32 @@ pub fn run(paths: &Paths, cmd: &UploadsCommand) -> Result<(), AppError> {
                     id: *id,
                     sha256: sha256.clone(),
                 };
-                say(decide(paths, op)?)?;
+                say(decide(paths, keys, op)?)?;
             }
             Ok(())
         }
         UploadsCommand::Reject { ids } => {
             for id in ids {
-                say(decide(paths, UploadsOp::Reject { id: *id })?)?;
+                say(decide(paths, keys, UploadsOp::Reject { id: *id })?)?;
             }
             Ok(())
         }
         UploadsCommand::Withdraw { ids } => {
             for id in ids {
-                say(decide(paths, UploadsOp::Withdraw { id: *id })?)?;
+                say(decide(paths, keys, UploadsOp::Withdraw { id: *id })?)?;
             }
             Ok(())
         }
         UploadsCommand::DropApp { id, app, undo } => say(decide(
             paths,
+            keys,
             UploadsOp::DropApp {
                 id: *id,
                 app: app.clone(),
                 dropped: !undo,
             },
         )?),
-        UploadsCommand::Seal => say(decide(paths, UploadsOp::Seal)?),
+        UploadsCommand::Seal => say(decide(paths, keys, UploadsOp::Seal)?),
     }
 }
 
@@ -163,13 +171,13 @@ fn say(done: Done) -> Result<(), AppError> {
 }
 
 /// Makes a decision through the running recorder, or in the store when none runs.
-pub fn decide(paths: &Paths, op: UploadsOp) -> Result<Done, AppError> {
+pub fn decide(paths: &Paths, keys: &KeySource, op: UploadsOp) -> Result<Done, AppError> {
     match control::request(paths, &Request::Uploads { op: op.clone() }) {
         Ok(Response::Uploads(done)) => Ok(done),
         Ok(other) => Err(RecorderError::Protocol(format!("unexpected answer {other:?}")).into()),
         Err(RecorderError::NotRunning { .. }) => {
             let _lock = InstanceLock::acquire(paths)?;
-            let store = Store::open(&paths.database())?;
+            let store = Store::open(&paths.database(), &keys.key(paths)?)?;
             let done = Uploads::new(paths, store.clone(), None).apply(op);
             store.close()?;
             Ok(done?)
@@ -178,8 +186,8 @@ pub fn decide(paths: &Paths, op: UploadsOp) -> Result<Done, AppError> {
     }
 }
 
-fn list(paths: &Paths, json: bool) -> Result<(), AppError> {
-    let o = Review::new(paths).overview()?;
+fn list(paths: &Paths, keys: &KeySource, json: bool) -> Result<(), AppError> {
+    let o = review(paths, keys)?.overview()?;
     if json {
         return print_json(&o);
     }
@@ -230,8 +238,8 @@ fn list(paths: &Paths, json: bool) -> Result<(), AppError> {
     Ok(())
 }
 
-fn show(paths: &Paths, id: i64, raw: bool, json: bool) -> Result<(), AppError> {
-    let review = Review::new(paths);
+fn show(paths: &Paths, keys: &KeySource, id: i64, raw: bool, json: bool) -> Result<(), AppError> {
+    let review = review(paths, keys)?;
     if raw {
         let bytes = review.raw(id)?.ok_or_else(|| {
             AppError::Usage(format!(
@@ -322,4 +330,16 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<(), AppError> {
     let text = serde_json::to_string_pretty(v).map_err(|e| AppError::Usage(e.to_string()))?;
     println!("{text}");
     Ok(())
+}
+
+/// The review of `paths`' batches, reading the store with its key (none needed before anything
+/// was recorded).
+fn review(paths: &Paths, keys: &KeySource) -> Result<Review, AppError> {
+    let key = if paths.database().exists() {
+        keys.existing_key(paths)?
+    } else {
+        // Nothing to read: the review only looks at the enrollment; the key is never used.
+        glasshouse_store::DbKey::from_bytes([0; 32])
+    };
+    Ok(Review::new(paths, key))
 }

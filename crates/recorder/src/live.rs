@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use glasshouse_core::model::{Window, now_micros};
 use glasshouse_core::policy::Emitted;
-use glasshouse_store::{Reader, StoreError};
+use glasshouse_store::{DbKey, Reader, StoreError};
 
 use crate::feed::{Feed, FeedItem};
 use crate::protocol::{Counters, Envelope, PROTOCOL_VERSION, Push};
@@ -65,6 +65,7 @@ struct Hub {
 /// The live state a recorder shares with its subscribers.
 pub struct Live {
     database: PathBuf,
+    key: DbKey,
     hub: Mutex<Hub>,
     /// Signalled when subscribers come, connections end, or the recorder stops.
     changed: Condvar,
@@ -101,9 +102,10 @@ impl Drop for Subscription {
 
 impl Live {
     /// Starts the notifier for the store at `database` (read only when someone listens).
-    pub fn start(database: PathBuf) -> Arc<Live> {
+    pub fn start(database: PathBuf, key: DbKey) -> Arc<Live> {
         let live = Arc::new(Live {
             database,
+            key,
             hub: Mutex::new(Hub::default()),
             changed: Condvar::new(),
             feed: Mutex::new(Feed::default()),
@@ -307,7 +309,7 @@ impl Live {
                 lock(&self.last_stored).is_some_and(|t| t.elapsed() < COUNTERS_AFTER_INPUT);
             if recent {
                 if reader.is_none() {
-                    reader = Reader::open(&self.database).ok();
+                    reader = Reader::open(&self.database, &self.key).ok();
                 }
                 if let Some(r) = &reader {
                     match counters(r) {
@@ -332,7 +334,7 @@ mod tests {
     #[test]
     fn a_subscriber_that_falls_behind_is_dropped_without_waiting() {
         let dir = tempfile::tempdir().unwrap();
-        let live = Live::start(dir.path().join("none.db"));
+        let live = Live::start(dir.path().join("none.db"), DbKey::from_bytes([7; 32]));
         let slow = live.subscribe(true, || false).unwrap();
         let reading = live.subscribe(false, || false).unwrap();
         let started = Instant::now();
@@ -359,7 +361,7 @@ mod tests {
         assert!(last.iter().any(|l| l.contains("\"closing\"")), "{last:?}");
         assert!(live.subscribe(false, || false).is_none());
         // A window whose client went away does not count, even before anything was pushed.
-        let closed = Live::start(dir.path().join("none.db"));
+        let closed = Live::start(dir.path().join("none.db"), DbKey::from_bytes([7; 32]));
         let _gone = closed.subscribe(true, || true).unwrap();
         assert!(!closed.focus_window());
         closed.close();

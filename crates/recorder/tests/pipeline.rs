@@ -58,7 +58,7 @@ fn typed(r: &Recorder) -> String {
 
 /// The typed text in the store of `paths`.
 fn stored_text(paths: &Paths) -> String {
-    let reader = Reader::open(&paths.database()).unwrap();
+    let reader = Reader::open(&paths.database(), &common::key()).unwrap();
     let mut text = String::new();
     reader
         .export(&ExportFilter::default(), |row| {
@@ -108,7 +108,7 @@ fn a_timed_pause_ends_by_itself_and_is_logged() {
     };
     assert_eq!((s.state, s.paused_until), (State::Paused, Some(until)));
     wait_for_state(&r, State::Unavailable, Duration::from_secs(5));
-    let log = Reader::open(&r.paths().database())
+    let log = Reader::open(&r.paths().database(), &common::key())
         .unwrap()
         .activity(10)
         .unwrap();

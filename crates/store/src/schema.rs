@@ -1,8 +1,9 @@
 //! Opening the database file: recognising it, refusing what is not ours, and migrating.
 //!
 //! **Invariant:** a file that is not recognised as a Glasshouse database (wrong magic, foreign
-//! `application_id`, cut off, or from a newer version) is never written to: it is checked by
-//! reading its header bytes directly, before SQLite opens it for writing.
+//! `application_id`, cut off, from a newer version, or not opened by the key) is never written
+//! to: an unencrypted file is checked by reading its header bytes directly, an encrypted one
+//! through a read-only keyed connection, before SQLite opens it for writing.
 
 use std::fs;
 use std::io::Read;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{SqlContext, StoreError};
+use crate::key::{DbKey, sibling};
 
 /// `PRAGMA application_id` of a Glasshouse database: "GlHs".
 pub const APPLICATION_ID: u32 = 0x476c_4873;
@@ -41,6 +43,16 @@ const MIGRATIONS: &[Migration] = &[
     // 3: upload batches (see `batches`).
     Migration {
         sql: crate::batches::SCHEMA,
+        fill: None,
+    },
+    // 4: the activity log as a hash chain (see `audit`); existing entries chained in order.
+    Migration {
+        sql: crate::audit::SCHEMA,
+        fill: Some(crate::audit::migrate),
+    },
+    // 5: why a pause was made: NULL for the person's own, 'screen_locked' while the screen was.
+    Migration {
+        sql: "ALTER TABLE pauses ADD COLUMN reason TEXT;",
         fill: None,
     },
 ];
@@ -128,6 +140,9 @@ const V2: &str =
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The page size of an encrypted database (SQLCipher 4's default).
+const ENCRYPTED_PAGE: u64 = 4096;
+
 /// How long a connection waits for a lock before giving up.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -136,8 +151,11 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) enum FileState {
     /// No file, or an empty one (SQLite writes nothing until the first transaction).
     New,
-    /// A Glasshouse database.
-    Ours,
+    /// An unencrypted Glasshouse database (written by a version before encryption).
+    Plain,
+    /// Not a readable SQLite header: an encrypted database (ours, if the key opens it), or
+    /// something else, which the key will not open.
+    Encrypted,
 }
 
 pub(crate) fn inspect(path: &Path) -> Result<FileState, StoreError> {
@@ -163,7 +181,11 @@ pub(crate) fn inspect(path: &Path) -> Result<FileState, StoreError> {
         path: path.to_owned(),
         reason: reason.to_owned(),
     };
-    if got < header.len() || &header[..16] != b"SQLite format 3\0" {
+    if got == header.len() && &header[..16] != b"SQLite format 3\0" {
+        // SQLCipher encrypts the header too: only the key tells whether it is ours (`unlock`).
+        return Ok(FileState::Encrypted);
+    }
+    if got < header.len() {
         return Err(foreign("it is not an SQLite database"));
     }
     let be32 = |at: usize| {
@@ -202,7 +224,7 @@ pub(crate) fn inspect(path: &Path) -> Result<FileState, StoreError> {
             ),
         });
     }
-    Ok(FileState::Ours)
+    Ok(FileState::Plain)
 }
 
 fn user_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
@@ -227,28 +249,88 @@ fn check_readable(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
     Ok(version)
 }
 
-/// Opens (creating if needed) the database for the one writer, migrated and configured.
-pub(crate) fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+/// Opens (creating if needed) the database for the one writer, encrypted with `key`, migrated
+/// and configured. An unencrypted database of an earlier version is encrypted first.
+pub(crate) fn open_writer(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    if inspect(path)? == FileState::New {
-        refuse_stale_wal(path)?;
-        create_new(path)?;
+    crate::key::recover_interrupted(path)?;
+    match inspect(path)? {
+        FileState::New => {
+            refuse_stale_wal(path)?;
+            create_new(path, key)?;
+        }
+        FileState::Plain => crate::key::encrypt_plaintext(path, key)?,
+        FileState::Encrypted => {}
     }
-    // Look with a read-only connection first: a file we cannot read or whose schema is newer is
-    // refused before anything could write to it.
+    // Look with a read-only connection first: a file the key does not open or whose schema is
+    // newer is refused before anything could write to it.
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let probe = Connection::open_with_flags(path, flags).at(path)?;
-    probe.busy_timeout(BUSY_TIMEOUT).at(path)?;
+    unlock(&probe, key, path)?;
     check_readable(&probe, path)?;
     drop(probe);
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).at(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
+    unlock(&conn, key, path)?;
     let version = check_readable(&conn, path)?;
     configure(&conn, path, version)?;
     Ok(conn)
+}
+
+/// Keys a fresh connection and checks that the key opens the file and that it is ours.
+fn unlock(conn: &Connection, key: &DbKey, path: &Path) -> Result<(), StoreError> {
+    crate::key::apply(conn, key, path)?;
+    conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
+    let app_id = conn.query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0));
+    match app_id {
+        Ok(id) if id == i64::from(APPLICATION_ID) => check_size(conn, path),
+        Ok(0) => Err(StoreError::Foreign {
+            path: path.to_owned(),
+            reason: "it is an SQLite database without the Glasshouse mark".to_owned(),
+        }),
+        Ok(_) => Err(StoreError::Foreign {
+            path: path.to_owned(),
+            reason: "it is an SQLite database of another application".to_owned(),
+        }),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ffi::ErrorCode::NotADatabase) => {
+            Err(StoreError::WrongKey {
+                path: path.to_owned(),
+            })
+        }
+        Err(e) => Err(StoreError::sqlite(path, e)),
+    }
+}
+
+/// An encrypted file's header is only readable through the key, so its size is checked here
+/// (what `inspect` does for an unencrypted one): a file that is not a whole number of pages, or
+/// shorter than its header says while no WAL is there to complete it, was cut off.
+fn check_size(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let len = fs::metadata(path)
+        .map_err(|e| StoreError::io(path, e))?
+        .len();
+    let corrupt = |reason: String| StoreError::Corrupt {
+        path: path.to_owned(),
+        reason,
+    };
+    if len % ENCRYPTED_PAGE != 0 {
+        return Err(corrupt(
+            "its size is not a whole number of pages: it was probably cut off".to_owned(),
+        ));
+    }
+    let pages: i64 = conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .at(path)?;
+    let pages = u64::try_from(pages).unwrap_or(0);
+    let wal_len = fs::metadata(sibling(path, "-wal")).map_or(0, |m| m.len());
+    if wal_len == 0 && pages * ENCRYPTED_PAGE > len {
+        return Err(corrupt(format!(
+            "it is shorter than its header says ({len} of {} bytes): it was probably cut off",
+            pages * ENCRYPTED_PAGE
+        )));
+    }
+    Ok(())
 }
 
 /// A non-empty `-wal` next to a missing or empty database is left from a database that is gone
@@ -264,16 +346,9 @@ fn refuse_stale_wal(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// `path` with `suffix` appended to its file name (`glasshouse.db` → `glasshouse.db-wal`).
-fn sibling(path: &Path, suffix: &str) -> std::path::PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    s.into()
-}
-
 /// Creates a new database under a temporary name and renames it into place once it is complete,
 /// so a reader (`glasshouse status` a moment after `record` started) never sees a half-made file.
-fn create_new(path: &Path) -> Result<(), StoreError> {
+fn create_new(path: &Path, key: &DbKey) -> Result<(), StoreError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".creating");
     let tmp = std::path::PathBuf::from(tmp);
@@ -287,6 +362,7 @@ fn create_new(path: &Path) -> Result<(), StoreError> {
     create_private_file(&tmp)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(&tmp, flags).at(&tmp)?;
+    crate::key::apply(&conn, key, &tmp)?;
     // Set before any table exists (it cannot change later) so deletes can give space back.
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
         .at(&tmp)?;
@@ -336,15 +412,23 @@ fn migrate(conn: &Connection, path: &Path, from: i64) -> Result<(), StoreError> 
 }
 
 /// Opens the database read-only, for the dashboard and the CLI.
-pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
-    if inspect(path)? == FileState::New {
-        return Err(StoreError::Missing {
-            path: path.to_owned(),
-        });
+pub(crate) fn open_reader(path: &Path, key: &DbKey) -> Result<Connection, StoreError> {
+    match inspect(path)? {
+        FileState::New => {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        FileState::Plain => {
+            return Err(StoreError::NotEncrypted {
+                path: path.to_owned(),
+            });
+        }
+        FileState::Encrypted => {}
     }
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).at(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
+    unlock(&conn, key, path)?;
     let version = check_readable(&conn, path)?;
     if version < SCHEMA_VERSION {
         return Err(StoreError::Outdated {
@@ -368,7 +452,7 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     b.create(dir).map_err(|e| StoreError::io(dir, e))
 }
 
-fn create_private_file(path: &Path) -> Result<(), StoreError> {
+pub(crate) fn create_private_file(path: &Path) -> Result<(), StoreError> {
     let mut o = fs::OpenOptions::new();
     o.write(true).create(true).truncate(false);
     #[cfg(unix)]

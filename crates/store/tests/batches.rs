@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use glasshouse_core::keys::Key;
 use glasshouse_core::model::{MICROS_PER_SEC, Micros, Stored, StoredEvent, Window};
-use glasshouse_store::{ActivityKind, BatchOp, BatchState, Selection, Store, StoreError};
+use glasshouse_store::{ActivityKind, BatchOp, BatchState, DbKey, Selection, Store, StoreError};
 
 const S: Micros = MICROS_PER_SEC;
 const H: Micros = 3600 * S;
@@ -14,15 +14,16 @@ const T0: Micros = 1_772_442_000 * S;
 
 fn open(dir: &tempfile::TempDir) -> (Store, PathBuf) {
     let path = dir.path().join("glasshouse.db");
-    (Store::open(&path).unwrap(), path)
+    (Store::open(&path, &key()).unwrap(), path)
 }
 
+fn key() -> DbKey {
+    DbKey::from_bytes([7; 32])
+}
+
+/// Every page of the database file and of its WAL, free and old ones included, decrypted.
 fn raw_bytes(path: &Path) -> Vec<u8> {
-    let mut bytes = std::fs::read(path).unwrap_or_default();
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    bytes.extend(std::fs::read(PathBuf::from(wal)).unwrap_or_default());
-    bytes
+    glasshouse_store::raw::decrypted_pages(path, &key()).unwrap()
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {

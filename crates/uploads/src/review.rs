@@ -10,7 +10,7 @@ use glasshouse_core::model::Micros;
 use glasshouse_core::paths::Paths;
 use glasshouse_core::settings::{CaptureLevel, Settings};
 use glasshouse_scrub::Scrubber;
-use glasshouse_store::{BatchRecord, BatchState, ExportFilter, Reader, Selection};
+use glasshouse_store::{BatchRecord, BatchState, DbKey, ExportFilter, Reader, Selection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -103,14 +103,17 @@ struct Fingerprint {
 #[derive(Debug)]
 pub struct Review {
     paths: Paths,
+    /// The store's key, for the readers it opens.
+    key: DbKey,
     scrubber: Scrubber,
     cache: Mutex<HashMap<i64, (Fingerprint, Arc<Built>)>>,
 }
 
 impl Review {
-    pub fn new(paths: &Paths) -> Review {
+    pub fn new(paths: &Paths, key: DbKey) -> Review {
         Review {
             paths: paths.clone(),
+            key,
             scrubber: Scrubber::new(),
             cache: Mutex::new(HashMap::new()),
         }
@@ -124,7 +127,7 @@ impl Review {
         if !self.paths.database().exists() {
             return Ok(None);
         }
-        Ok(Some(Reader::open(&self.paths.database())?))
+        Ok(Some(Reader::open(&self.paths.database(), &self.key)?))
     }
 
     /// The enrollment, the choice, and every batch.

@@ -114,7 +114,7 @@ impl Uploads {
     /// `on_change` is told the number of batches waiting for review whenever batches change.
     pub fn new(paths: &Paths, store: Store, on_change: Option<OnChange>) -> Uploads {
         Uploads {
-            review: Review::new(paths),
+            review: Review::new(paths, store.key().clone()),
             store,
             ops: Mutex::new(()),
             wake: Mutex::new(0),

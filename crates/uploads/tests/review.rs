@@ -30,7 +30,11 @@ fn typed(w: &Arc<Window>, ts: Micros, text: &str) -> Vec<(Arc<Window>, StoredEve
 fn setup() -> (tempfile::TempDir, Paths, Store, Uploads, Micros) {
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths::in_dir(dir.path());
-    let store = Store::open(&paths.database()).unwrap();
+    let store = Store::open(
+        &paths.database(),
+        &glasshouse_store::DbKey::from_bytes([7; 32]),
+    )
+    .unwrap();
     let now = now_micros();
     let since = now - 30 * MICROS_PER_MINUTE;
     Device {

@@ -14,11 +14,17 @@ fn runtime_dir() {
     unsafe { std::env::set_var("XDG_RUNTIME_DIR", dir.path()) };
 }
 
+/// The key of every test database.
+pub fn key() -> glasshouse_store::DbKey {
+    glasshouse_store::DbKey::from_bytes([7; 32])
+}
+
 /// A recorder for `dir` with capture turned off (tests feed its capture channel).
 pub fn start(dir: &std::path::Path) -> Recorder {
     runtime_dir();
     Recorder::start(RecorderOptions {
         paths: Paths::in_dir(dir),
+        key: key(),
         worker: None,
         observer: None,
     })

@@ -1,0 +1,265 @@
+//! The key of the encrypted database, and turning an unencrypted database of an earlier version
+//! into an encrypted one.
+//!
+//! The database is an SQLCipher file: every page, the header included, is encrypted (AES-256)
+//! and authenticated (HMAC-SHA512), and so are the pages of its write-ahead log. A file without
+//! the right key reads as noise. The key is 32 random or derived bytes given to SQLCipher as a
+//! raw key, so opening a connection costs no key derivation; where the key comes from (the
+//! desktop keyring or a passphrase) is `glasshouse-vault`'s business.
+//!
+//! **Invariant:** the key is never written to disk by the store, and the copy it builds for
+//! SQLCipher's `PRAGMA key` is wiped when the connection is keyed.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+use zeroize::Zeroizing;
+
+use crate::error::{SqlContext, StoreError};
+
+/// The 32-byte key of a database. Wiped from memory when dropped; never printed.
+#[derive(Clone)]
+pub struct DbKey(Zeroizing<[u8; 32]>);
+
+impl DbKey {
+    /// A key from its bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> DbKey {
+        DbKey(Zeroizing::new(bytes))
+    }
+
+    /// The key's bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DbKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbKey(..)")
+    }
+}
+
+/// Gives `conn` its key. Must be the first statement on a connection to an encrypted file.
+pub(crate) fn apply(conn: &Connection, key: &DbKey, path: &Path) -> Result<(), StoreError> {
+    let mut sql = Zeroizing::new(String::with_capacity(80));
+    sql.push_str("PRAGMA key = \"x'");
+    push_hex(&mut sql, key.as_bytes());
+    sql.push_str("'\"");
+    conn.execute_batch(&sql).at(path)
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+}
+
+/// `path` with `suffix` appended to its file name.
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
+}
+
+/// Where the unencrypted database waits, during its encryption, to be wiped.
+fn plaintext_aside(path: &Path) -> PathBuf {
+    sibling(path, ".plaintext")
+}
+
+const DB_FILES: [&str; 3] = ["", "-wal", "-shm"];
+
+/// Finishes an encryption that a crash interrupted, before anything else looks at the file.
+///
+/// The unencrypted database is moved aside only once its encrypted copy is complete, and the
+/// copy is renamed into place before the original is wiped. So: if the database is in place, the
+/// copy made it and what is left aside only needs wiping; if it is not, the original goes back
+/// and will be encrypted again.
+pub(crate) fn recover_interrupted(path: &Path) -> Result<(), StoreError> {
+    let aside = plaintext_aside(path);
+    if !aside.exists() {
+        return Ok(());
+    }
+    if path.exists() {
+        tracing::warn!(path = %path.display(), "finishing the removal of the unencrypted database");
+        return wipe_all(&aside);
+    }
+    tracing::warn!(path = %path.display(), "an encryption was interrupted; it starts again");
+    for suffix in DB_FILES {
+        let from = sibling(&aside, suffix);
+        if from.exists() {
+            fs::rename(&from, sibling(path, suffix)).map_err(|e| StoreError::io(&from, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Encrypts the unencrypted Glasshouse database at `path` with `key`: an encrypted copy is made
+/// next to it, checked, and put in its place; then the original (and its write-ahead log) is
+/// overwritten with zeros and removed. The schema is copied as it is; the caller migrates it.
+pub(crate) fn encrypt_plaintext(path: &Path, key: &DbKey) -> Result<(), StoreError> {
+    let tmp = sibling(path, ".encrypting");
+    for suffix in DB_FILES {
+        remove_if_present(&sibling(&tmp, suffix))?;
+    }
+    crate::schema::create_private_file(&tmp)?;
+    let events = copy_encrypted(path, &tmp, key)?;
+    // The copy must hold what the original holds before the original goes.
+    let check = Connection::open_with_flags(&tmp, OpenFlags::SQLITE_OPEN_READ_ONLY).at(&tmp)?;
+    apply(&check, key, &tmp)?;
+    let copied: i64 = check
+        .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
+        .at(&tmp)?;
+    let ok: String = check
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .at(&tmp)?;
+    drop(check);
+    if copied != events || ok != "ok" {
+        let _ = fs::remove_file(&tmp);
+        return Err(StoreError::Corrupt {
+            path: path.to_owned(),
+            reason: format!(
+                "its encrypted copy did not match it ({copied} of {events} blocks, check: {ok}); the unencrypted file was kept"
+            ),
+        });
+    }
+    sync_file(&tmp)?;
+    let aside = plaintext_aside(path);
+    for suffix in DB_FILES {
+        let from = sibling(path, suffix);
+        if from.exists() {
+            let to = sibling(&aside, suffix);
+            fs::rename(&from, &to).map_err(|e| StoreError::io(&from, e))?;
+        }
+    }
+    fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))?;
+    sync_dir(path)?;
+    wipe_all(&aside)?;
+    tracing::info!(path = %path.display(), blocks = events, "the database is now encrypted");
+    Ok(())
+}
+
+/// Copies the unencrypted database at `from` into the new encrypted file `to`; returns the
+/// number of event blocks in the original.
+fn copy_encrypted(from: &Path, to: &Path, key: &DbKey) -> Result<i64, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(to, flags).at(to)?;
+    apply(&conn, key, to)?;
+    // Must be set before any table exists, as for a new database.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+        .at(to)?;
+    // The original is attached read-only and unkeyed: nothing is written to it, and its
+    // write-ahead log is read as it is (not checkpointed into the file).
+    let uri = format!("file:{}?mode=ro", uri_path(from));
+    conn.execute("ATTACH DATABASE ?1 AS plain KEY ''", [uri])
+        .at(from)?;
+    let version: i64 = conn
+        .query_row("PRAGMA plain.user_version", [], |r| r.get(0))
+        .at(from)?;
+    let app_id: i64 = conn
+        .query_row("PRAGMA plain.application_id", [], |r| r.get(0))
+        .at(from)?;
+    let events: i64 = conn
+        .query_row("SELECT count(*) FROM plain.blocks", [], |r| r.get(0))
+        .at(from)?;
+    conn.query_row("SELECT sqlcipher_export('main', 'plain')", [], |_| Ok(()))
+        .at(to)?;
+    conn.execute_batch("DETACH DATABASE plain").at(from)?;
+    conn.pragma_update(None, "user_version", version).at(to)?;
+    conn.pragma_update(None, "application_id", app_id).at(to)?;
+    conn.close().map_err(|(_, e)| StoreError::sqlite(to, e))?;
+    Ok(events)
+}
+
+/// Percent-encodes what an SQLite URI path cannot hold as it is.
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'%' | b'?' | b'#' | b' ' | 0..=0x1f | 0x7f.. => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(char::from(*b)),
+        }
+    }
+    out
+}
+
+/// Overwrites the database at `base` and its `-wal` and `-shm` with zeros, flushes, and removes them.
+fn wipe_all(base: &Path) -> Result<(), StoreError> {
+    for suffix in DB_FILES {
+        let p = sibling(base, suffix);
+        if p.exists() {
+            wipe(&p)?;
+        }
+    }
+    sync_dir(base)
+}
+
+/// Overwrites the file with zeros in place and removes it. On a journaling or copy-on-write
+/// filesystem or an SSD, old blocks may survive elsewhere; this is the most a program can do.
+pub(crate) fn wipe(path: &Path) -> Result<(), StoreError> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| StoreError::io(path, e))?;
+    let len = f.metadata().map_err(|e| StoreError::io(path, e))?.len();
+    let zeros = vec![0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+        f.write_all(&zeros[..n])
+            .map_err(|e| StoreError::io(path, e))?;
+        left -= n as u64;
+    }
+    f.sync_all().map_err(|e| StoreError::io(path, e))?;
+    drop(f);
+    fs::remove_file(path).map_err(|e| StoreError::io(path, e))
+}
+
+fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
+fn sync_file(path: &Path) -> Result<(), StoreError> {
+    fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::io(path, e))
+}
+
+fn sync_dir(path: &Path) -> Result<(), StoreError> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => fs::File::open(dir)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StoreError::io(dir, e)),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_never_printed() {
+        let k = DbKey::from_bytes([0xab; 32]);
+        assert_eq!(format!("{k:?}"), "DbKey(..)");
+    }
+
+    #[test]
+    fn uri_paths_are_escaped() {
+        assert_eq!(uri_path(Path::new("/a b/c?d#e%")), "/a%20b/c%3Fd%23e%25");
+    }
+
+    #[test]
+    fn hex() {
+        let mut s = String::new();
+        push_hex(&mut s, &[0x00, 0x0f, 0xa5, 0xff]);
+        assert_eq!(s, "000fa5ff");
+    }
+}
