@@ -11,7 +11,7 @@ use glasshouse_core::model::{MICROS_PER_MINUTE, Micros, Window, now_micros};
 use glasshouse_core::settings::CaptureLevel;
 use glasshouse_core::time::local_day_bounds;
 use glasshouse_recorder::Status;
-use glasshouse_store::{CLICK_CELL_PX, Counts, Reader};
+use glasshouse_store::{CLICK_CELL_PX, Counts, PauseReason, Reader};
 
 use super::ipc::IpcError;
 
@@ -101,6 +101,29 @@ fn minute_points(reader: &Reader, start: Micros, end: Micros) -> Result<MinutePo
     Ok((points.into_values().collect(), excluded))
 }
 
+/// The pauses overlapping `[start, end)` as the timeline draws them: the person's own, and the
+/// screen's locks apart. One still running ends at `open_end`.
+fn pauses(
+    reader: &Reader,
+    start: Micros,
+    end: Micros,
+    open_end: Micros,
+) -> Result<Spans, IpcError> {
+    let mut paused = Vec::new();
+    let mut locked = Vec::new();
+    for p in reader.pauses(start, end)? {
+        let span = (p.since, p.until.unwrap_or(open_end));
+        match p.reason {
+            PauseReason::User => paused.push(span),
+            PauseReason::ScreenLocked => locked.push(span),
+        }
+    }
+    Ok((paused, locked))
+}
+
+/// Paused and locked intervals.
+type Spans = (Vec<(Micros, Micros)>, Vec<(Micros, Micros)>);
+
 /// The activity of an upload batch's window, per minute, as the day's timeline draws it.
 ///
 /// The figures are per-minute rollups, so the chart spans the whole minutes the window overlaps:
@@ -118,11 +141,7 @@ pub fn batch_chart(
     let end = (end.max(start + 1) + MICROS_PER_MINUTE - 1).div_euclid(MICROS_PER_MINUTE)
         * MICROS_PER_MINUTE;
     let (points, excluded) = minute_points(reader, start, end)?;
-    let paused: Vec<(Micros, Micros)> = reader
-        .pauses(start, end)?
-        .into_iter()
-        .map(|p| (p.since, p.until.unwrap_or(end)))
-        .collect();
+    let (paused, locked) = pauses(reader, start, end, end)?;
     Ok(charts::timeline_titled(
         &Timeline {
             start,
@@ -130,6 +149,7 @@ pub fn batch_chart(
             utc_offset_secs: Local::now().offset().fix().local_minus_utc(),
             minutes: &points,
             paused: &paused,
+            locked: &locked,
             excluded: &excluded,
             now: None,
         },
@@ -162,11 +182,7 @@ pub fn build(
     let week_start = local_day_bounds(today - chrono::Duration::days(6)).0;
 
     let (points, excluded) = minute_points(reader, start, end)?;
-    let paused: Vec<(i64, i64)> = reader
-        .pauses(start, end)?
-        .into_iter()
-        .map(|p| (p.since, p.until.unwrap_or(now)))
-        .collect();
+    let (paused, locked) = pauses(reader, start, end, now)?;
     let totals = reader.totals(start, now + 1)?;
     let apps_today = by_app(totals.per_app.clone().into_iter());
     let apps_week = by_app(
@@ -184,6 +200,7 @@ pub fn build(
             utc_offset_secs: offset,
             minutes: &points,
             paused: &paused,
+            locked: &locked,
             excluded: &excluded,
             now: Some(now),
         },

@@ -17,6 +17,8 @@
 //!   written to disk or to the network here; what is kept is decided downstream by the policy.
 //! - Of the focused window only three strings are read: the process name, the WM_CLASS class and
 //!   the title. No window contents, no screenshots, no clipboard.
+//! - Whether the screen is locked is reported so that nothing typed while it is (the password
+//!   that unlocks it, above all) is stored: the recorder pauses until it is unlocked.
 //! - The worker never outlives the app: it is killed when the parent dies (`PR_SET_PDEATHSIG`) and
 //!   exits by itself when its stdin closes or its stdout can no longer be written.
 
@@ -33,7 +35,8 @@ use glasshouse_core::model::{Micros, RawEvent, Window};
 pub use error::CaptureError;
 pub use supervisor::{Supervisor, SupervisorConfig, SupervisorEvent};
 
-/// What capture reports: an input, or that the focus moved to another window.
+/// What capture reports: an input, that the focus moved to another window, or that the screen
+/// was locked or unlocked.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CaptureMsg {
     Input(RawEvent),
@@ -41,6 +44,14 @@ pub enum CaptureMsg {
     Focus {
         ts: Micros,
         window: Window,
+    },
+    /// From `ts` on, the screen is locked (`locked: true`) or unlocked. Sent with the state found
+    /// when capture starts (so a restarted capture corrects a lock it missed), then on every
+    /// change. On X11: the screen saver is on, or a screen locker still holds the keyboard after
+    /// it went off (see the `x11` module's `lock`).
+    ScreenLock {
+        ts: Micros,
+        locked: bool,
     },
 }
 

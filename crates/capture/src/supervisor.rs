@@ -304,6 +304,9 @@ impl Supervising {
                     Ok(Some(Frame::Focus { ts, window })) => {
                         SupervisorEvent::Msg(CaptureMsg::Focus { ts, window })
                     }
+                    Ok(Some(Frame::Lock { ts, locked })) => {
+                        SupervisorEvent::Msg(CaptureMsg::ScreenLock { ts, locked })
+                    }
                     Ok(Some(Frame::Error(reason))) => {
                         error_frame = Some(reason);
                         continue;
@@ -543,6 +546,10 @@ mod tests {
             window: window.clone(),
         });
         expected.push(SupervisorEvent::Msg(CaptureMsg::Focus { ts: 9, window }));
+        for (ts, locked) in [(10, true), (11, false)] {
+            frames.push(Frame::Lock { ts, locked });
+            expected.push(SupervisorEvent::Msg(CaptureMsg::ScreenLock { ts, locked }));
+        }
         let reason = "no X display: DISPLAY is not set";
         frames.push(Frame::Error(reason.into()));
         expected.push(unavailable(reason));

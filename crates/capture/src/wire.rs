@@ -9,6 +9,7 @@
 //! | 2   | Input   | `ts: i64`, `kind: u8`, then by kind: 1 KeyDown `key: u16, has_text: u8, [text]`; 2 KeyUp `key: u16`; 3 ButtonDown / 4 ButtonUp `button: u8, x: i32, y: i32`; 5 Move `x: i32, y: i32`; 6 Wheel `dx: i32, dy: i32` |
 //! | 3   | Focus   | `ts: i64`, `app`, `class`, `title` (strings) |
 //! | 4   | Error   | `reason` (string) |
+//! | 5   | Lock    | `ts: i64`, `locked: u8` (1 locked, 0 unlocked) |
 //!
 //! Keys and buttons use the stable codes of [`Key::code`] and [`Button::code`]. Decoding never
 //! panics: a truncated or malformed stream is a [`CaptureError::Protocol`].
@@ -21,7 +22,7 @@ use glasshouse_core::model::{Button, Input, Micros, RawEvent, Window};
 use crate::CaptureError;
 
 /// Bumped whenever the layout changes, so a parent never misreads a worker of another build.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// Frames larger than this are rejected as garbage (a frame is a few dozen bytes; a title is
 /// capped at [`MAX_STRING`] when encoded).
@@ -34,6 +35,7 @@ const TAG_STARTED: u8 = 1;
 const TAG_INPUT: u8 = 2;
 const TAG_FOCUS: u8 = 3;
 const TAG_ERROR: u8 = 4;
+const TAG_LOCK: u8 = 5;
 
 const KIND_KEY_DOWN: u8 = 1;
 const KIND_KEY_UP: u8 = 2;
@@ -54,6 +56,12 @@ pub enum Frame {
     },
     /// The worker is about to exit because of this (a sentence for a person).
     Error(String),
+    /// From `ts` on, the screen is locked (`true`) or unlocked again (`false`). The worker sends
+    /// the state it finds when it starts, then every change.
+    Lock {
+        ts: Micros,
+        locked: bool,
+    },
 }
 
 /// Appends the encoding of `frame` to `out`.
@@ -80,6 +88,11 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) {
         Frame::Error(reason) => {
             out.push(TAG_ERROR);
             put_str(reason, out);
+        }
+        Frame::Lock { ts, locked } => {
+            out.push(TAG_LOCK);
+            out.extend_from_slice(&ts.to_le_bytes());
+            out.push(u8::from(*locked));
         }
     }
     // Frames are bounded by construction (strings are capped), so this always fits in a u32.
@@ -232,6 +245,14 @@ fn decode_body(body: &[u8]) -> Result<Frame, CaptureError> {
             },
         },
         TAG_ERROR => Frame::Error(r.string()?),
+        TAG_LOCK => Frame::Lock {
+            ts: r.i64()?,
+            locked: match r.u8()? {
+                0 => false,
+                1 => true,
+                n => return Err(protocol(format!("bad lock flag {n}"))),
+            },
+        },
         tag => return Err(protocol(format!("unknown frame tag {tag}"))),
     };
     if !r.buf.is_empty() {
@@ -376,6 +397,14 @@ mod tests {
                 ts: 0,
                 window: Window::unknown(),
             },
+            Frame::Lock {
+                ts: 1_700_000_000_200_000,
+                locked: true,
+            },
+            Frame::Lock {
+                ts: 1_700_000_000_300_000,
+                locked: false,
+            },
             Frame::Error("no X display: DISPLAY is not set".into()),
         ]
     }
@@ -442,6 +471,8 @@ mod tests {
             &[10, 0, 0, 0, TAG_INPUT, 0, 0, 0, 0, 0, 0, 0, 0, 77],
             &[9, 0, 0, 0, TAG_ERROR, 200, 0, 0, 0, b'a', b'b', b'c', b'd'],
             &[7, 0, 0, 0, TAG_ERROR, 2, 0, 0, 0, 0xc3, 0x28],
+            &[10, 0, 0, 0, TAG_LOCK, 0, 0, 0, 0, 0, 0, 0, 0, 2],
+            &[9, 0, 0, 0, TAG_LOCK, 0, 0, 0, 0, 0, 0, 0, 0],
         ];
         for case in cases {
             assert!(

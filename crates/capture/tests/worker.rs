@@ -62,9 +62,10 @@ fn the_worker_dies_with_a_killed_app() {
 
     const ROLE: &str = "GLASSHOUSE_TEST_ROLE_APP";
     if let Some(pidfile) = std::env::var_os(ROLE) {
-        // The "app": supervise, say when the worker runs, then wait to be killed.
+        // The "app": supervise, say when the worker runs, then wait to be killed. The worker
+        // prints a Started frame of wire version 2.
         let script = format!(
-            r"echo $$ > '{}'; printf '\002\000\000\000\001\001'; exec sleep 600",
+            r"echo $$ > '{}'; printf '\002\000\000\000\001\002'; exec sleep 600",
             std::path::Path::new(&pidfile).display()
         );
         let mut cfg = SupervisorConfig::new("/bin/sh", ["-c", script.as_str()]);

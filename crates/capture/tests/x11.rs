@@ -299,15 +299,17 @@ fn captures_under_xvfb_and_survives_an_x_server_restart() {
         })
         .count();
     assert_eq!(clicks, 2, "wheel steps must not count as clicks");
-    let ts: Vec<i64> = seen
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            SupervisorEvent::Msg(CaptureMsg::Input(ev)) => Some(ev.ts),
-            SupervisorEvent::Msg(CaptureMsg::Focus { ts, .. }) => Some(*ts),
-            SupervisorEvent::Status(_) => None,
-        })
-        .collect();
+    let ts: Vec<i64> =
+        seen.events
+            .iter()
+            .filter_map(|e| match e {
+                SupervisorEvent::Msg(CaptureMsg::Input(ev)) => Some(ev.ts),
+                SupervisorEvent::Msg(CaptureMsg::Focus { ts, .. }) => Some(*ts),
+                // Stamped on a thread of its own: in order with input by time, not by queue position.
+                SupervisorEvent::Msg(CaptureMsg::ScreenLock { .. })
+                | SupervisorEvent::Status(_) => None,
+            })
+            .collect();
     assert!(ts.is_sorted(), "timestamps out of order: {ts:?}");
 
     // A title change of the focused window is followed too (PropertyNotify on the window).
@@ -373,4 +375,94 @@ fn captures_under_xvfb_and_survives_an_x_server_restart() {
     );
 
     check_server_without_record();
+}
+
+/// The screen lock reports, `(locked)` in order.
+fn locks(events: &[SupervisorEvent]) -> Vec<bool> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SupervisorEvent::Msg(CaptureMsg::ScreenLock { locked, .. }) => Some(*locked),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The screen saver turning on locks; a real locker (i3lock, holding the keyboard) keeps it
+/// locked after input turned the saver off; the locker's exit unlocks. A blank screen without a
+/// locker ends at the first key.
+#[test]
+fn reports_the_screen_lock_until_the_locker_lets_go() {
+    if !x_tools_present() {
+        return;
+    }
+    for tool in ["xset", "i3lock"] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            assert!(
+                std::env::var_os("GLASSHOUSE_X_TESTS").is_none_or(|v| v != "1"),
+                "GLASSHOUSE_X_TESTS=1 but {tool} is missing (scripts/install-deps.sh build test)"
+            );
+            eprintln!("skipped: {tool} is missing (scripts/install-deps.sh build test)");
+            return;
+        }
+    }
+    let (_x, n) = xvfb(None);
+    let (tx, rx) = mpsc::channel();
+    let cfg = SupervisorConfig {
+        program: "/usr/bin/env".into(),
+        args: vec![
+            format!("DISPLAY=:{n}").into(),
+            env!("CARGO_BIN_EXE_capture-worker-standalone").into(),
+        ],
+        min_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(500),
+    };
+    let sup = Supervisor::spawn(cfg, tx);
+    let mut seen = Seen {
+        rx,
+        events: Vec::new(),
+    };
+    seen.wait_for("the state at start", |e| locks(e) == [false]);
+
+    let xset = |arg: &str| {
+        let ok = on(n, "xset", &["s", arg])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "xset s {arg} failed");
+    };
+    // A blank screen, no locker: input turns it off, and with it the lock.
+    xset("activate");
+    seen.wait_for("locked", |e| locks(e) == [false, true]);
+    xdotool(n, &["key", "shift"]);
+    seen.wait_for("unlocked by a key", |e| locks(e) == [false, true, false]);
+
+    // As xss-lock does: the saver comes on and a locker starts.
+    xset("activate");
+    seen.wait_for("locked again", |e| locks(e).len() == 4);
+    let mut locker = spawn(n, "i3lock", &["-n"]);
+    std::thread::sleep(Duration::from_millis(500));
+    // Typing (the password) turns the saver off, but the locker still holds the keyboard.
+    xdotool(n, &["type", "--delay", "20", "secret"]);
+    seen.wait_for("the typed keys", |e| typed(e).ends_with("secret"));
+    std::thread::sleep(Duration::from_millis(800));
+    seen.wait_for("nothing more", |_| true);
+    while let Ok(ev) = seen.rx.try_recv() {
+        seen.events.push(ev);
+    }
+    assert_eq!(
+        locks(&seen.events),
+        [false, true, false, true],
+        "the lock ended while the locker was still up"
+    );
+    // The locker leaves (the password was right): unlocked within a poll.
+    locker.terminate();
+    seen.wait_for("unlocked", |e| {
+        locks(e) == [false, true, false, true, false]
+    });
+    sup.stop();
 }

@@ -196,9 +196,43 @@ fn timeline_of<'a>(day: &'a SampleDay, now: Option<Micros>) -> Timeline<'a> {
         utc_offset_secs: OFFSET,
         minutes: &day.minutes,
         paused: &day.paused,
+        locked: &[],
         excluded: &day.excluded,
         now,
     }
+}
+
+#[test]
+fn timeline_marks_a_locked_screen_apart_from_pauses() {
+    let day = sample_day(false);
+    let theme = Theme::light();
+    let at = |h: i64, m: i64| DAY_START + (h * 60 + m) * MICROS_PER_MINUTE;
+    let locked = [(at(13, 0), at(13, 40))];
+    let fill = |c: crate::theme::Rgb| format!("fill=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+    let with_lock = Timeline {
+        paused: &[],
+        locked: &locked,
+        ..timeline_of(&day, None)
+    };
+    let svg = check(
+        &timeline(&with_lock, &theme, W, H),
+        &["screen locked", "screen locked once"],
+    );
+    assert!(
+        svg.lines()
+            .any(|l| l.starts_with("<rect") && l.contains(&fill(theme.locked)))
+    );
+    // Only a lock: no "paused" legend entry, and nothing in the pause colour.
+    assert!(
+        !svg.contains(">\npaused\n<"),
+        "a lock is not drawn as a pause"
+    );
+    assert!(!svg.lines().any(|l| l.contains(&fill(theme.paused))));
+    assert_ne!(theme.locked, theme.paused);
+    assert_ne!(Theme::dark().locked, Theme::dark().paused);
+    // Without a lock, no lock legend entry.
+    let svg = timeline(&timeline_of(&day, None), &theme, W, H);
+    assert!(!svg.contains("screen locked"));
 }
 
 #[test]
@@ -288,6 +322,7 @@ fn timeline_empty_and_extreme() {
     let empty = Timeline {
         minutes: &[],
         paused: &[],
+        locked: &[],
         excluded: &[],
         ..timeline_of(&sample_day(false), None)
     };
@@ -562,6 +597,7 @@ fn write_previews() {
     let empty = Timeline {
         minutes: &[],
         paused: &[],
+        locked: &[],
         excluded: &[],
         ..timeline_of(&sample_day(false), None)
     };

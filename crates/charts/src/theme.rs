@@ -57,6 +57,8 @@ pub struct Theme {
     pub paused: Rgb,
     /// Shading of minutes spent in excluded applications, drawn with `shade_alpha`.
     pub excluded: Rgb,
+    /// Shading of the time the screen was locked, drawn with `shade_alpha` under a solid strip.
+    pub locked: Rgb,
     pub shade_alpha: f64,
     /// Heat colour map from pale (few) to saturated (many); at least two stops.
     pub heat: Vec<Rgb>,
@@ -85,6 +87,7 @@ impl Theme {
             active: Rgb(0x4C, 0x9A, 0x6A),
             paused: Rgb(0x7A, 0x80, 0x8A),
             excluded: Rgb(0xC2, 0x5B, 0x7A),
+            locked: Rgb(0x4B, 0x55, 0x9E),
             shade_alpha: 0.16,
             heat: vec![
                 Rgb(0xE8, 0xF0, 0xF9),
@@ -124,6 +127,7 @@ impl Theme {
             active: Rgb(0x6C, 0xC0, 0x8B),
             paused: Rgb(0xB0, 0xB6, 0xC0),
             excluded: Rgb(0xE0, 0x7A, 0x9A),
+            locked: Rgb(0x8E, 0x9B, 0xE8),
             shade_alpha: 0.18,
             heat: vec![
                 Rgb(0x2C, 0x3A, 0x4E),

@@ -1,5 +1,5 @@
 //! The day at a glance: keys and clicks per minute as a stacked area, active time as a ribbon under
-//! it, paused intervals and minutes in excluded applications shaded.
+//! it, paused intervals, locked-screen intervals and minutes in excluded applications shaded.
 
 use glasshouse_core::model::{MICROS_PER_MINUTE, MICROS_PER_SEC, Micros};
 
@@ -32,8 +32,11 @@ pub struct Timeline<'a> {
     pub utc_offset_secs: i32,
     /// Minutes with anything recorded, in any order; minutes outside the day are ignored.
     pub minutes: &'a [MinutePoint],
-    /// Paused intervals, `(from, to)`; clipped to the day.
+    /// Intervals the person paused, `(from, to)`; clipped to the day.
     pub paused: &'a [(Micros, Micros)],
+    /// Intervals recording paused because the screen was locked, `(from, to)`; clipped to the
+    /// day, and drawn apart from the person's pauses.
+    pub locked: &'a [(Micros, Micros)],
     /// `(start of minute, seconds)` spent in excluded applications.
     pub excluded: &'a [(Micros, u64)],
     /// Draws a "now" marker when it falls inside the day.
@@ -44,6 +47,10 @@ const TITLE: &str = "Activity through the day";
 const Y_TITLE: &str = "events per minute";
 const HOUR: Micros = 3600 * MICROS_PER_SEC;
 const RIBBON_H: i32 = 7;
+/// A locked screen is shaded more strongly than a pause and topped with a solid strip, so the
+/// two read apart even where they overlap.
+const LOCKED_ALPHA: f64 = 0.3;
+const LOCKED_STRIP_H: i32 = 4;
 
 /// Keys and clicks per minute through the day; see [`Timeline`].
 pub fn timeline(t: &Timeline<'_>, theme: &Theme, width: u32, height: u32) -> String {
@@ -73,6 +80,7 @@ struct Day {
     active_secs: u64,
     excluded_secs: u64,
     pauses: usize,
+    locks: usize,
 }
 
 impl Day {
@@ -93,6 +101,7 @@ impl Day {
             active_secs: 0,
             excluded_secs: 0,
             pauses: 0,
+            locks: 0,
         };
         for p in t.minutes.iter().filter(|p| inside(p.minute)) {
             day.keys = day.keys.saturating_add(p.keys);
@@ -102,11 +111,14 @@ impl Day {
         for (_, secs) in t.excluded.iter().filter(|(m, _)| inside(*m)) {
             day.excluded_secs = day.excluded_secs.saturating_add((*secs).min(60));
         }
-        day.pauses = t
-            .paused
-            .iter()
-            .filter(|(a, b)| *b > t.start && *a < end && b > a)
-            .count();
+        let in_day = |spans: &[(Micros, Micros)]| {
+            spans
+                .iter()
+                .filter(|(a, b)| *b > t.start && *a < end && b > a)
+                .count()
+        };
+        day.pauses = in_day(t.paused);
+        day.locks = in_day(t.locked);
         day
     }
 
@@ -127,6 +139,11 @@ impl Day {
             } else {
                 s.push_str(&format!("; paused {} times", self.pauses));
             }
+        }
+        match self.locks {
+            0 => {}
+            1 => s.push_str("; screen locked once"),
+            n => s.push_str(&format!("; screen locked {n} times")),
         }
         if self.excluded_secs > 0 {
             s.push_str(&format!(
@@ -182,6 +199,13 @@ fn draw(c: &mut Canvas<'_>, t: &Timeline<'_>, day: &Day, heading: &str, th: &The
             label: "paused",
             color: th.paused,
             alpha: th.shade_alpha,
+        });
+    }
+    if t.locked.iter().any(|(a, b)| in_day(*a, *b)) {
+        items.push(LegendItem {
+            label: "screen locked",
+            color: th.locked,
+            alpha: LOCKED_ALPHA,
         });
     }
     if day.excluded_secs > 0 {
@@ -347,6 +371,11 @@ fn draw(c: &mut Canvas<'_>, t: &Timeline<'_>, day: &Day, heading: &str, th: &The
             th.paused,
             th.shade_alpha,
         );
+    }
+    for (a, b) in t.locked.iter().filter(|(a, b)| in_day(*a, *b)) {
+        let (x0, x1) = (plot.x(*a), plot.x(*b).max(plot.x(*a) + 1));
+        c.rect(x0, plot.top, x1, plot.bottom, th.locked, LOCKED_ALPHA);
+        c.rect(x0, plot.top, x1, plot.top + LOCKED_STRIP_H, th.locked, 1.0);
     }
     let mut excluded: Vec<Micros> = t
         .excluded

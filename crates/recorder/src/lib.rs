@@ -14,6 +14,7 @@ pub mod error;
 pub mod feed;
 pub mod instance;
 pub mod live;
+mod pausing;
 pub mod protocol;
 pub mod runtime;
 pub mod signals;

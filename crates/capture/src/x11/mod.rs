@@ -1,8 +1,9 @@
-//! The X11 backend: input through the RECORD extension (rdev, over Xlib) and the focused window
-//! through x11rb on a connection of its own.
+//! The X11 backend: input through the RECORD extension (rdev, over Xlib), the focused window
+//! and the screen lock through x11rb, each on a connection of its own.
 
 mod events;
 mod focus;
+mod lock;
 mod text;
 
 use std::fs::File;
@@ -70,6 +71,12 @@ pub(crate) fn run_worker(out: File) -> i32 {
             return worker::write_error(out, &e.to_string());
         }
     };
+
+    // Without it capture still works, but a locked screen would not pause recording: say so and
+    // carry on, as for a server without the extension.
+    if let Err(e) = lock::start(tx.clone()) {
+        eprintln!("capture worker: cannot watch the screen lock: {e}");
+    }
 
     // From here on a closed stdin (the supervisor's stop) makes the writer write out what is
     // queued and exit the process.
