@@ -5,7 +5,10 @@ use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
 
 use glasshouse_core::model::{MICROS_PER_SEC, Micros, now_micros};
-use glasshouse_core::settings::{CaptureLevel, MOUSE_RATE_RANGE, RETENTION_RANGE, Settings};
+use glasshouse_core::settings::{
+    CaptureLevel, DEFAULT_SENSITIVE_PATTERNS, MOUSE_RATE_RANGE, RETENTION_RANGE,
+    SENSITIVE_PATTERNS_MAX, Settings, check_sensitive_pattern,
+};
 use glasshouse_core::time::{local_day_bounds, parse_time};
 use glasshouse_recorder::feed::FeedItem;
 use glasshouse_recorder::protocol::DeleteWhat;
@@ -72,6 +75,8 @@ pub struct SettingsView {
     pub recent_apps: Vec<String>,
     pub mouse_rate_range: (u32, u32),
     pub retention_range: (u32, u32),
+    /// The sensitive patterns a fresh install has, so the page can offer them back.
+    pub default_sensitive_patterns: &'static [&'static str],
 }
 
 #[tauri::command(async)]
@@ -89,6 +94,7 @@ pub fn settings(state: State<'_, AppState>) -> Result<SettingsView, IpcError> {
         recent_apps,
         mouse_rate_range: MOUSE_RATE_RANGE,
         retention_range: RETENTION_RANGE,
+        default_sensitive_patterns: DEFAULT_SENSITIVE_PATTERNS,
     })
 }
 
@@ -99,6 +105,39 @@ pub struct SettingsInput {
     pub excluded_apps: Vec<String>,
     pub mouse_rate: u32,
     pub retention_days: u32,
+    /// Absent: kept as the file has it.
+    #[serde(default)]
+    pub sensitive_windows: Option<bool>,
+    /// Absent: kept as the file has it.
+    #[serde(default)]
+    pub sensitive_patterns: Option<Vec<String>>,
+}
+
+/// The patterns as typed: blank entries dropped, repeats (ignoring case) kept once, each checked.
+fn sensitive_patterns(input: &[String]) -> Result<Vec<String>, IpcError> {
+    let mut patterns: Vec<String> = Vec::new();
+    for p in input.iter().filter(|p| !p.trim().is_empty()) {
+        let p = check_sensitive_pattern(p).map_err(|why| {
+            IpcError::new(
+                "invalid",
+                format!("The sensitive pattern \"{}\" {why}.", p.trim()),
+            )
+        })?;
+        if !patterns
+            .iter()
+            .any(|q| q.to_lowercase() == p.to_lowercase())
+        {
+            patterns.push(p.to_owned());
+        }
+    }
+    // The settings file refuses a longer list: saving one would make the next start fail.
+    if patterns.len() > SENSITIVE_PATTERNS_MAX {
+        return Err(IpcError::new(
+            "invalid",
+            format!("Keep the sensitive patterns to at most {SENSITIVE_PATTERNS_MAX}."),
+        ));
+    }
+    Ok(patterns)
 }
 
 #[tauri::command(async)]
@@ -129,13 +168,21 @@ pub fn save_settings(
             excluded.push(app.to_owned());
         }
     }
+    let patterns = input
+        .sensitive_patterns
+        .as_deref()
+        .map(sensitive_patterns)
+        .transpose()?;
+    let file = Settings::load(&state.paths.settings_file)?;
     let settings = Settings {
         capture_level: input.capture_level,
         excluded_apps: excluded,
         mouse_rate: input.mouse_rate,
         retention_days: input.retention_days,
+        sensitive_windows: input.sensitive_windows.unwrap_or(file.sensitive_windows),
+        sensitive_patterns: patterns.unwrap_or(file.sensitive_patterns),
         // Not on the privacy page: kept as the file has it.
-        ..Settings::load(&state.paths.settings_file)?
+        ..file
     };
     settings.save(&state.paths.settings_file)?;
     state.request(Request::ReloadSettings)?;
@@ -275,7 +322,12 @@ fn review(state: &AppState) -> std::sync::Arc<glasshouse_uploads::Review> {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     map.entry(state.paths.data_dir.clone())
-        .or_insert_with(|| Arc::new(glasshouse_uploads::Review::new(&state.paths)))
+        .or_insert_with(|| {
+            Arc::new(glasshouse_uploads::Review::new(
+                &state.paths,
+                state.key.clone(),
+            ))
+        })
         .clone()
 }
 

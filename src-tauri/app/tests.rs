@@ -33,6 +33,11 @@ struct Harness {
     _data: tempfile::TempDir,
 }
 
+/// The key of every test database.
+fn test_key() -> glasshouse_store::DbKey {
+    glasshouse_store::DbKey::from_bytes([7; 32])
+}
+
 impl Harness {
     /// Starts the app on a fresh data directory holding `events` (appended through the store
     /// before the recorder starts, as if recorded earlier).
@@ -40,7 +45,7 @@ impl Harness {
         let data = tempfile::tempdir().unwrap();
         let paths = Paths::in_dir(data.path());
         if !events.is_empty() {
-            let store = Store::open(&paths.database()).unwrap();
+            let store = Store::open(&paths.database(), &test_key()).unwrap();
             for (window, evs) in events {
                 let window = Arc::new(window);
                 store.append(evs.into_iter().map(|e| (window.clone(), e)).collect());
@@ -48,7 +53,8 @@ impl Harness {
             store.flush().unwrap();
             store.close().unwrap();
         }
-        let (state, observer) = super::start_recorder::<MockRuntime>(&paths, None).unwrap();
+        let (state, observer) =
+            super::start_recorder::<MockRuntime>(&paths, test_key(), None).unwrap();
         let context: tauri::Context<MockRuntime> = tauri::generate_context!(test = true);
         let app = super::build(mock_builder())
             .manage(state)
@@ -205,6 +211,8 @@ fn settings_round_trip_and_a_bad_value_is_a_sentence() {
         "excluded_apps": ["keepassxc", " XTerm ", "xterm", ""],
         "mouse_rate": 60,
         "retention_days": 7,
+        "sensitive_windows": false,
+        "sensitive_patterns": [" Kennwort* ", "KENNWORT*", "", "sign in"],
     });
     let saved = h.ok("save_settings", json!({ "input": input }));
     let expected = json!({
@@ -213,6 +221,8 @@ fn settings_round_trip_and_a_bad_value_is_a_sentence() {
         "mouse_rate": 60,
         "retention_days": 7,
         "batch_minutes": 30,
+        "sensitive_windows": false,
+        "sensitive_patterns": ["Kennwort*", "sign in"],
     });
     assert_eq!(saved["settings"], expected, "{saved}");
     assert_eq!(h.ok("settings", json!({}))["settings"], expected);
@@ -234,13 +244,36 @@ fn settings_round_trip_and_a_bad_value_is_a_sentence() {
     );
     // Nothing was saved.
     assert_eq!(h.ok("settings", json!({}))["settings"], expected);
+    let bad = json!({ "input": {
+        "capture_level": "full", "excluded_apps": [], "mouse_rate": 60, "retention_days": 30,
+        "sensitive_windows": true, "sensitive_patterns": ["login", "pass*word"],
+    }});
+    let err = h.call("save_settings", bad).unwrap_err();
+    assert_sentence_error(&err, "invalid");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"pass*word\" may have a * only at its start or end"),
+        "{err}"
+    );
+    assert_eq!(h.ok("settings", json!({}))["settings"], expected);
+    // The page offers the default list back.
+    assert_eq!(
+        view["default_sensitive_patterns"].as_array().unwrap().len(),
+        glasshouse_core::settings::DEFAULT_SENSITIVE_PATTERNS.len()
+    );
 
     let log = h.ok("activity", json!({}));
     assert!(
         log.as_array()
             .unwrap()
             .iter()
-            .any(|e| e["kind"] == "settings"),
+            .any(|e| e["kind"] == "settings"
+                && e["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("sensitive windows off")),
         "{log}"
     );
 }
@@ -386,6 +419,19 @@ fn the_capability_grants_only_the_dashboard_its_commands() {
     assert_ne!(h.ok("status", json!({}))["state"], "paused");
     // A command that does not exist is refused too.
     assert!(h.call("no_such_command", json!({})).is_err());
+    // The passphrase window's commands are its own: the dashboard cannot call them...
+    let err = h
+        .call("unlock_submit", json!({ "passphrase": "x" }))
+        .unwrap_err();
+    assert!(err.to_string().contains("not allowed"), "{err}");
+    // ...and the passphrase window can call nothing of the dashboard's.
+    let unlock = window(&h.app, super::unlock::LABEL);
+    for command in ["status", "delete", "uploads_decide", "settings"] {
+        let err = invoke(&unlock, command, json!({})).unwrap_err();
+        assert!(err.to_string().contains("not allowed"), "{command}: {err}");
+    }
+    let err = invoke(&unlock, "plugin:notification|notify", json!({})).unwrap_err();
+    assert!(err.to_string().contains("not allowed"), "{err}");
 }
 
 #[test]
@@ -440,7 +486,7 @@ fn a_batch_chart_shows_the_activity_of_a_window_that_starts_mid_minute() {
         (now_micros() - 3600 * MICROS_PER_SEC).div_euclid(MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
     let start = minute + 20 * MICROS_PER_SEC;
     let h = Harness::start(vec![(win("xterm", "term"), typed(start + 1, "hello"))]);
-    let reader = glasshouse_store::Reader::open(&h.paths.database()).unwrap();
+    let reader = glasshouse_store::Reader::open(&h.paths.database(), &test_key()).unwrap();
     let svg =
         super::dashboard::batch_chart(&reader, start, start + 3 * MICROS_PER_SEC, false).unwrap();
     assert!(

@@ -8,7 +8,9 @@
 //! - in an excluded application nothing of the input is kept, not even the window title: only a
 //!   marker, at most one per second, that time passed in *an* excluded app;
 //! - key identity and typed text are kept only at the `full` capture level; `categories` keeps the
-//!   kind of key, `counts` keeps only that a key was pressed.
+//!   kind of key, `counts` keeps only that a key was pressed;
+//! - in a sensitive window (password, login, sudo… in the title, app or class: the
+//!   `sensitive_patterns` setting) keys are kept only as counts, whatever the capture level.
 //!
 //! This crate performs no capture, no storage and no networking, and it never depends on a UI
 //! toolkit: the desktop shell and the CLI are thin layers over it.

@@ -3,7 +3,14 @@
 //!
 //! **Invariant:** an event whose timestamp falls inside a pause is never emitted, whenever it
 //! arrives. **Invariant:** nothing of an excluded application's input or window is emitted, only
-//! [`Stored::Excluded`] markers under [`Window::excluded`].
+//! [`Stored::Excluded`] markers under [`Window::excluded`]. **Invariant:** a key typed into a
+//! sensitive window (a title or app matching a sensitive pattern, see [`crate::settings`]) is
+//! emitted only as [`Stored::KeyPress`], whatever the capture level, and so is a key typed up to
+//! [`FOCUS_GRACE`] before such a window's focus report arrived.
+//!
+//! Mouse input in a sensitive window is kept as configured: a password is typed, not clicked,
+//! and the pointer's path over a login form says nothing about what was entered in it. (An
+//! on-screen keyboard is the exception; exclude such an app to keep its clicks out.)
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -11,7 +18,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Input, MICROS_PER_SEC, Micros, RawEvent, Stored, StoredEvent, Window};
-use crate::settings::{CaptureLevel, Settings};
+use crate::settings::{CaptureLevel, PatternProblem, Settings};
 
 /// An event the policy lets through, with the window it is attributed to.
 pub type Emitted = (Arc<Window>, StoredEvent);
@@ -150,6 +157,9 @@ pub struct Policy {
     move_interval: Micros,
     focus: Arc<Window>,
     focus_excluded: bool,
+    /// The sensitive patterns in force (none while the setting is off).
+    sensitive: Vec<SensitivePattern>,
+    focus_sensitive: bool,
     excluded_window: Arc<Window>,
     pauses: Pauses,
     pending_move: Option<(Arc<Window>, Micros, i32, i32)>,
@@ -169,6 +179,8 @@ impl Policy {
             move_interval: 0,
             focus: Arc::new(Window::unknown()),
             focus_excluded: false,
+            sensitive: Vec::new(),
+            focus_sensitive: false,
             excluded_window: Arc::new(Window::excluded()),
             pauses: Pauses::default(),
             pending_move: None,
@@ -193,7 +205,18 @@ impl Policy {
         self.level = settings.capture_level;
         self.excluded_apps = settings.excluded_apps.clone();
         self.move_interval = MICROS_PER_SEC / Micros::from(settings.mouse_rate.max(1));
+        // The settings parser refuses a bad pattern, so none is skipped here but one built in code.
+        self.sensitive = if settings.sensitive_windows {
+            settings
+                .sensitive_patterns
+                .iter()
+                .filter_map(|p| SensitivePattern::parse(p).ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.focus_excluded = self.is_excluded(&self.focus);
+        self.focus_sensitive = !self.focus_excluded && self.is_sensitive(&self.focus);
     }
 
     pub fn level(&self) -> CaptureLevel {
@@ -224,6 +247,22 @@ impl Policy {
                 .any(|e| app_matches(e, &w.app) || app_matches(e, &w.class))
     }
 
+    /// Whether keys typed into the focused window are kept only as counts because it is a
+    /// sensitive window.
+    pub fn focus_is_sensitive(&self) -> bool {
+        self.focus_sensitive
+    }
+
+    fn is_sensitive(&self, w: &Window) -> bool {
+        if self.sensitive.is_empty() {
+            return false;
+        }
+        [&w.title, &w.app, &w.class].into_iter().any(|text| {
+            let text = words(text);
+            self.sensitive.iter().any(|p| p.matches(&text))
+        })
+    }
+
     fn dropped(&self, app: &str, ts: Micros) -> bool {
         self.pauses.covers(ts) || self.forgotten.iter().any(|f| f.covers(app, ts))
     }
@@ -236,20 +275,47 @@ impl Policy {
         }
     }
 
-    /// The focus moved to `window`, as reported at `ts`. A held-back mouse movement is emitted
-    /// first, in its old window. When the new window is excluded, input held back from the last
-    /// [`FOCUS_GRACE`] before `ts` is treated as the excluded app's: the report may trail the
-    /// first keys typed into it.
+    /// The focus moved to `window` (or its title changed), as reported at `ts`. A held-back mouse
+    /// movement is emitted first, in its old window. When the new window is excluded, input held
+    /// back from the last [`FOCUS_GRACE`] before `ts` is treated as the excluded app's: the report
+    /// may trail the first keys typed into it. When it is sensitive, keys held back from that
+    /// time are counted as its keys and lose their identity the same way.
     pub fn set_focus(&mut self, window: Window, ts: Micros, out: &mut Vec<Emitted>) {
         if *self.focus == window {
             return;
         }
         self.emit_pending(out);
         self.focus_excluded = self.is_excluded(&window);
-        if self.focus_excluded {
-            self.scrub_since(ts.saturating_sub(FOCUS_GRACE));
-        }
+        self.focus_sensitive = !self.focus_excluded && self.is_sensitive(&window);
         self.focus = Arc::new(window);
+        let from = ts.saturating_sub(FOCUS_GRACE);
+        if self.focus_excluded {
+            self.scrub_since(from);
+        } else if self.focus_sensitive {
+            self.count_keys_since(from);
+        }
+    }
+
+    /// Turns held keys from `from` on into key presses of the focused window; key releases go,
+    /// as at the `counts` level. Mouse input keeps its window.
+    fn count_keys_since(&mut self, from: Micros) {
+        for (w, e) in std::mem::take(&mut self.held) {
+            if e.ts < from {
+                self.held.push_back((w, e));
+                continue;
+            }
+            match e.event {
+                Stored::KeyDown { .. } | Stored::KeyDownCategory(_) | Stored::KeyPress => {
+                    let press = StoredEvent {
+                        ts: e.ts,
+                        event: Stored::KeyPress,
+                    };
+                    self.held.push_back((self.focus.clone(), press));
+                }
+                Stored::KeyUp { .. } | Stored::KeyUpCategory(_) => {}
+                _ => self.held.push_back((w, e)),
+            }
+        }
     }
 
     /// Replaces held events from `from` on with excluded-app markers (one per second).
@@ -323,7 +389,12 @@ impl Policy {
             }
             other => {
                 self.emit_pending(out);
-                match (other, self.level) {
+                let level = if self.focus_sensitive {
+                    CaptureLevel::Counts
+                } else {
+                    self.level
+                };
+                match (other, level) {
                     (Input::KeyDown { key, text }, CaptureLevel::Full) => {
                         Stored::KeyDown { key, text }
                     }
@@ -415,6 +486,61 @@ pub fn app_matches(pattern: &str, name: &str) -> bool {
             .is_some_and(|head| head.eq_ignore_ascii_case(prefix)),
         None => pattern.eq_ignore_ascii_case(name),
     }
+}
+
+/// A sensitive-window pattern, read once: its lowercase words, and whether the first word may
+/// begin and the last may end inside a longer word (a `*` at that end). Matching rules: the
+/// module docs of [`crate::settings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensitivePattern {
+    words: Vec<String>,
+    open_start: bool,
+    open_end: bool,
+}
+
+impl SensitivePattern {
+    /// Reads a pattern such as `sign in` or `password*`.
+    pub fn parse(pattern: &str) -> Result<SensitivePattern, PatternProblem> {
+        let p = pattern.trim();
+        let (p, open_start) = p.strip_prefix('*').map_or((p, false), |r| (r, true));
+        let (p, open_end) = p.strip_suffix('*').map_or((p, false), |r| (r, true));
+        if p.contains('*') {
+            return Err(PatternProblem::InnerStar);
+        }
+        let words = words(p);
+        if words.is_empty() {
+            return Err(PatternProblem::NoWord);
+        }
+        Ok(SensitivePattern {
+            words,
+            open_start,
+            open_end,
+        })
+    }
+
+    /// Whether the pattern's words occur next to each other, in order, among `text` (the words
+    /// of a title or name, from [`words`]).
+    pub fn matches(&self, text: &[String]) -> bool {
+        let last = self.words.len() - 1;
+        text.windows(self.words.len()).any(|run| {
+            run.iter().zip(&self.words).enumerate().all(|(i, (t, p))| {
+                match (i == 0 && self.open_start, i == last && self.open_end) {
+                    (true, true) => t.contains(p.as_str()),
+                    (true, false) => t.ends_with(p.as_str()),
+                    (false, true) => t.starts_with(p.as_str()),
+                    (false, false) => t == p,
+                }
+            })
+        })
+    }
+}
+
+/// The words of `text` as sensitive patterns see them: runs of letters and digits, lowercased.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 #[cfg(test)]
@@ -730,6 +856,261 @@ mod tests {
         p.set_focus(window("glasshouse", "Glasshouse"), 0, &mut out);
         p.apply(key(S, 'x'), &mut out);
         assert_eq!(out[0].1.event, Stored::Excluded);
+    }
+
+    /// The stored form of `events` typed into `w` under `settings` (app, event).
+    fn typed_into(settings: &Settings, w: Window, events: Vec<RawEvent>) -> Vec<(String, Stored)> {
+        let mut p = Policy::new(settings);
+        p.set_focus(w, 0, &mut Vec::new());
+        run(&mut p, events)
+            .into_iter()
+            .map(|(app, _, e)| (app, e))
+            .collect()
+    }
+
+    fn key_up(ts: Micros) -> RawEvent {
+        RawEvent {
+            ts,
+            input: Input::KeyUp { key: Key::KeyA },
+        }
+    }
+
+    fn click(ts: Micros) -> RawEvent {
+        RawEvent {
+            ts,
+            input: Input::ButtonDown {
+                button: Button::Left,
+                x: 3,
+                y: 4,
+            },
+        }
+    }
+
+    #[test]
+    fn keys_in_a_sensitive_window_are_only_counted_at_any_level() {
+        let typing = || vec![key(S, 's'), key_up(S + 1), click(S + 2), moved(S + 3, 9)];
+        for level in [CaptureLevel::Full, CaptureLevel::Categories] {
+            let settings = Settings {
+                capture_level: level,
+                ..Settings::default()
+            };
+            let stored = typed_into(&settings, window("xterm", "Enter password"), typing());
+            let events: Vec<_> = stored.iter().map(|s| s.1.clone()).collect();
+            assert_eq!(
+                events,
+                vec![
+                    Stored::KeyPress,
+                    Stored::ButtonDown {
+                        button: Button::Left,
+                        x: 3,
+                        y: 4
+                    },
+                    Stored::Move { x: 9, y: 0 },
+                ],
+                "{level:?}: no identity, no release; the mouse as configured"
+            );
+            assert!(stored.iter().all(|s| s.0 == "xterm"), "still the xterm's");
+        }
+        // Control: the same window without the setting keeps the key and its text.
+        let off = Settings {
+            sensitive_windows: false,
+            ..Settings::default()
+        };
+        let stored = typed_into(&off, window("xterm", "Enter password"), typing());
+        assert_eq!(
+            stored[0].1,
+            Stored::KeyDown {
+                key: Key::KeyA,
+                text: Some("s".into())
+            }
+        );
+        // An ordinary window keeps the configured level.
+        let stored = typed_into(&Settings::default(), window("xterm", "notes"), typing());
+        assert!(matches!(stored[0].1, Stored::KeyDown { .. }));
+    }
+
+    #[test]
+    fn leaving_and_switching_off_take_effect_at_once() {
+        let mut p = Policy::new(&Settings::default());
+        let mut out = Vec::new();
+        p.set_focus(window("firefox", "Sign in – Google Accounts"), 0, &mut out);
+        assert!(p.focus_is_sensitive());
+        p.apply(key(S, 'a'), &mut out);
+        // The same browser window navigates on: the title change is a focus report.
+        p.set_focus(window("firefox", "Inbox – Mail"), 2 * S, &mut out);
+        assert!(!p.focus_is_sensitive());
+        p.apply(key(3 * S, 'b'), &mut out);
+        p.set_focus(
+            window("firefox", "Sign in – Google Accounts"),
+            4 * S,
+            &mut out,
+        );
+        p.update_settings(&Settings {
+            sensitive_windows: false,
+            ..Settings::default()
+        });
+        assert!(!p.focus_is_sensitive());
+        p.apply(key(5 * S, 'c'), &mut out);
+        let texts: Vec<_> = out
+            .iter()
+            .map(|(_, e)| match &e.event {
+                Stored::KeyDown { text, .. } => text.clone().unwrap_or_default(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(texts, vec!["KeyPress", "b", "c"]);
+    }
+
+    #[test]
+    fn an_excluded_app_stays_excluded_when_it_also_looks_sensitive() {
+        let stored = typed_into(
+            &Settings::default(),
+            window("keepassxc", "Unlock Database - KeePassXC"),
+            vec![key(S, 'x')],
+        );
+        assert_eq!(
+            stored,
+            vec![(Window::EXCLUDED_APP.into(), Stored::Excluded)]
+        );
+    }
+
+    #[test]
+    fn keys_typed_just_before_a_sensitive_title_arrives_lose_their_identity() {
+        let mut p = Policy::new(&Settings::default()).with_hold(RECORDER_HOLD);
+        let mut out = Vec::new();
+        p.set_focus(window("xterm", "notes"), 0, &mut out);
+        p.apply(key(S, 'n'), &mut out);
+        p.apply(key_up(S + 1), &mut out);
+        // A password dialog appears at about 2 s; its focus report trails three key events and
+        // a movement.
+        p.apply(key(2 * S + 10_000, 'p'), &mut out);
+        p.apply(key_up(2 * S + 20_000), &mut out);
+        p.apply(moved(2 * S + 30_000, 5), &mut out);
+        p.apply(key(2 * S + 50_000, 'w'), &mut out);
+        p.set_focus(
+            window("zenity", "Authentication: enter your PIN"),
+            2 * S + 60_000,
+            &mut out,
+        );
+        p.apply(key(2 * S + 90_000, 'd'), &mut out);
+        p.apply(key_up(2 * S + 95_000), &mut out);
+        assert!(out.is_empty(), "everything is held back first");
+        p.flush(Micros::MAX, &mut out);
+        let stored: Vec<_> = out
+            .iter()
+            .map(|(w, e)| (w.app.as_str(), e.event.clone()))
+            .collect();
+        let n = Stored::KeyDown {
+            key: Key::KeyA,
+            text: Some("n".into()),
+        };
+        assert_eq!(
+            stored,
+            vec![
+                ("xterm", n),
+                ("xterm", Stored::KeyUp { key: Key::KeyA }),
+                ("zenity", Stored::KeyPress),
+                ("xterm", Stored::Move { x: 5, y: 0 }),
+                ("zenity", Stored::KeyPress),
+                ("zenity", Stored::KeyPress),
+            ]
+        );
+        // Control: without the setting the keys in the grace keep their text.
+        let mut p = Policy::new(&Settings {
+            sensitive_windows: false,
+            ..Settings::default()
+        })
+        .with_hold(RECORDER_HOLD);
+        let mut out = Vec::new();
+        p.set_focus(window("xterm", "notes"), 0, &mut out);
+        p.apply(key(2 * S + 10_000, 'p'), &mut out);
+        p.set_focus(window("zenity", "PIN"), 2 * S + 60_000, &mut out);
+        p.flush(Micros::MAX, &mut out);
+        assert!(matches!(out[0].1.event, Stored::KeyDown { .. }));
+    }
+
+    /// Whether a window titled `title` (of app `app`) is sensitive under the default patterns.
+    fn sensitive(app: &str, title: &str) -> bool {
+        let mut p = Policy::new(&Settings::default());
+        p.set_focus(window(app, title), 0, &mut Vec::new());
+        p.focus_is_sensitive()
+    }
+
+    #[test]
+    fn default_patterns_match_whole_words() {
+        for title in [
+            "Enter password",
+            "[sudo] password for ana",
+            "Passwords and Keys",
+            "password:",
+            "Sign in to GitHub · GitHub",
+            "Sign-in – Microsoft",
+            "sign_in",
+            "Log in | Example",
+            "Login",
+            "ana@host: sudo apt upgrade",
+            "Unlock Login Keyring",
+            "Enter your PIN",
+            "Two-Factor Authentication",
+            "Enter the one-time code",
+            "2FA",
+            "OTP verification",
+            "Your recovery codes",
+            "Export private key",
+            "Enter passphrase for key '/home/ana/.ssh/id_ed25519':",
+        ] {
+            assert!(sensitive("xterm", title), "{title:?} should be sensitive");
+        }
+        for title in [
+            "Logbook",
+            "Unlocking achievements",
+            "Blog index",
+            "Design interface",
+            "pseudocode.rs - editor",
+            "Spinner demo",
+            "Shopping list",
+            "hotpot recipes",
+            "Pinned tabs",
+            "Passover menu",
+            "Signing key rotation notes",
+            "",
+        ] {
+            assert!(
+                !sensitive("xterm", title),
+                "{title:?} should not be sensitive"
+            );
+        }
+        // The app name and WM_CLASS count as well as the title.
+        assert!(sensitive("sudo", "terminal"));
+        let mut w = window("java", "Vault");
+        w.class = "Login-dialog".into();
+        let mut p = Policy::new(&Settings::default());
+        p.set_focus(w, 0, &mut Vec::new());
+        assert!(p.focus_is_sensitive());
+    }
+
+    #[test]
+    fn sensitive_pattern_stars() {
+        let check = |pattern: &str, title: &str| {
+            SensitivePattern::parse(pattern)
+                .unwrap()
+                .matches(&words(title))
+        };
+        assert!(check("password*", "PASSWORDS"));
+        assert!(!check("password", "passwords"));
+        assert!(check("*word", "Password"));
+        assert!(!check("*word", "Wordsmith"));
+        assert!(check("*密码*", "请输入密码"));
+        assert!(check("sign in", "SIGN   IN now"));
+        assert!(!check("sign in", "in sign"));
+        assert!(check("recovery code*", "recovery codes"));
+        assert!(!check("recovery code*", "recovery"));
+        assert_eq!(
+            SensitivePattern::parse("pass*word"),
+            Err(PatternProblem::InnerStar)
+        );
+        assert_eq!(SensitivePattern::parse("*"), Err(PatternProblem::NoWord));
+        assert_eq!(SensitivePattern::parse(" - "), Err(PatternProblem::NoWord));
     }
 
     #[test]

@@ -2,7 +2,23 @@
 //!
 //! A missing file means the defaults. A file with a bad value is refused with the file, the key
 //! and what is expected: a privacy tool must never guess what its user meant.
+//!
+//! ## Sensitive windows
+//! While the focused window's title, app name or WM_CLASS matches one of `sensitive_patterns`
+//! (and `sensitive_windows` is on, the default), its keys are kept at the `counts` level: that a
+//! key was pressed, never which key or what it typed. A pattern is a word or phrase matched
+//! **as whole words**, ignoring case: the title is cut into words (runs of letters and digits)
+//! and the pattern's words must appear next to each other, in order. Whole words rather than
+//! substrings because the short words that mark a login prompt hide inside ordinary ones: a
+//! substring `sudo` would fire on "pseudocode", `pin` on "Spinner" and "Shopping", `otp` on
+//! "hotpot", while "Logbook" and "Unlocking achievements" are no login prompts. Spaces,
+//! hyphens and other punctuation between words are alike, so `sign in` also matches "Sign-in"
+//! and "sign_in". A `*` at the end lets the last word run on (`password*` matches "Passwords"
+//! and "password:"); a `*` at the start lets the first word begin inside a longer one, and
+//! `*word*` matches anywhere (for scripts written without spaces). The list errs towards
+//! matching: a false match costs only the key identity of that window, a missed one a password.
 
+use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -63,6 +79,81 @@ pub const DEFAULT_EXCLUDED_APPS: &[&str] = &[
     "polkit-*",
 ];
 
+/// Words and phrases that mark a window where secrets are typed (see the module docs for how
+/// they match). Kept short and specific: every entry is a whole word, so "Logbook", "Design
+/// interface" or "Unlocking achievements" match none of them.
+pub const DEFAULT_SENSITIVE_PATTERNS: &[&str] = &[
+    "password*",
+    "passphrase*",
+    "passcode*",
+    "passwd",
+    "sudo",
+    "sign in",
+    "signin",
+    "log in",
+    "login",
+    "logon",
+    "unlock",
+    "authenticat*",
+    "credentials",
+    "2fa",
+    "mfa",
+    "two-factor",
+    "otp",
+    "one-time code",
+    "verification code",
+    "security code",
+    "pin",
+    "private key",
+    "secret key",
+    "recovery phrase",
+    "seed phrase",
+    "recovery code*",
+    "backup code*",
+];
+
+/// The longest sensitive pattern, in characters.
+pub const SENSITIVE_PATTERN_MAX_CHARS: usize = 100;
+/// The most sensitive patterns a settings file may list.
+pub const SENSITIVE_PATTERNS_MAX: usize = 500;
+
+/// Why a sensitive pattern is refused; its `Display` completes "the pattern \"…\" …".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternProblem {
+    /// Nothing but spaces.
+    Empty,
+    /// No letter or digit, so no word to look for.
+    NoWord,
+    /// A `*` somewhere other than the very start or end.
+    InnerStar,
+    /// Longer than [`SENSITIVE_PATTERN_MAX_CHARS`].
+    TooLong,
+}
+
+impl fmt::Display for PatternProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("is empty"),
+            Self::NoWord => f.write_str("has no letter or digit to look for"),
+            Self::InnerStar => f.write_str("may have a * only at its start or end"),
+            Self::TooLong => write!(f, "is longer than {SENSITIVE_PATTERN_MAX_CHARS} characters"),
+        }
+    }
+}
+
+/// Checks one sensitive pattern and returns it without surrounding spaces.
+pub fn check_sensitive_pattern(pattern: &str) -> Result<&str, PatternProblem> {
+    let p = pattern.trim();
+    if p.is_empty() {
+        return Err(PatternProblem::Empty);
+    }
+    if p.chars().count() > SENSITIVE_PATTERN_MAX_CHARS {
+        return Err(PatternProblem::TooLong);
+    }
+    crate::policy::SensitivePattern::parse(p)?;
+    Ok(p)
+}
+
 pub const MOUSE_RATE_RANGE: (u32, u32) = (1, 1000);
 pub const RETENTION_RANGE: (u32, u32) = (1, 3650);
 pub const BATCH_MINUTES_RANGE: (u32, u32) = (5, 1440);
@@ -80,6 +171,24 @@ pub struct Settings {
     /// Length of an upload batch's time window, in minutes (windows are aligned to multiples
     /// of it since the Unix epoch, so 60 means whole UTC hours).
     pub batch_minutes: u32,
+    /// Whether keys typed into a window matching [`Settings::sensitive_patterns`] are kept only
+    /// as counts, whatever the capture level.
+    #[serde(default = "sensitive_default")]
+    pub sensitive_windows: bool,
+    /// Words and phrases that mark a sensitive window (module docs: how they match).
+    #[serde(default = "sensitive_patterns_default")]
+    pub sensitive_patterns: Vec<String>,
+}
+
+fn sensitive_default() -> bool {
+    true
+}
+
+fn sensitive_patterns_default() -> Vec<String> {
+    DEFAULT_SENSITIVE_PATTERNS
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
 }
 
 impl Default for Settings {
@@ -93,6 +202,8 @@ impl Default for Settings {
             mouse_rate: 125,
             retention_days: 30,
             batch_minutes: 60,
+            sensitive_windows: sensitive_default(),
+            sensitive_patterns: sensitive_patterns_default(),
         }
     }
 }
@@ -157,10 +268,39 @@ impl Settings {
                 "mouse_rate" => s.mouse_rate = in_range(key, value, MOUSE_RATE_RANGE)?,
                 "retention_days" => s.retention_days = in_range(key, value, RETENTION_RANGE)?,
                 "batch_minutes" => s.batch_minutes = in_range(key, value, BATCH_MINUTES_RANGE)?,
+                "sensitive_windows" => {
+                    s.sensitive_windows = value
+                        .as_bool()
+                        .ok_or_else(|| bad(key, "must be true or false"))?;
+                }
+                "sensitive_patterns" => {
+                    let list = value
+                        .as_array()
+                        .filter(|l| l.len() <= SENSITIVE_PATTERNS_MAX)
+                        .ok_or_else(|| {
+                            bad(
+                                key,
+                                &format!(
+                                    "must be a list of at most {SENSITIVE_PATTERNS_MAX} words or phrases"
+                                ),
+                            )
+                        })?;
+                    s.sensitive_patterns = list
+                        .iter()
+                        .map(|v| {
+                            let p = v
+                                .as_str()
+                                .ok_or_else(|| bad(key, "must be a list of words or phrases"))?;
+                            check_sensitive_pattern(p)
+                                .map(str::to_owned)
+                                .map_err(|why| bad(key, &format!("entry {p:?} {why}")))
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
                 _ => {
                     return Err(bad(
                         key,
-                        "is not a setting (known: capture_level, excluded_apps, mouse_rate, retention_days, batch_minutes)",
+                        "is not a setting (known: capture_level, excluded_apps, mouse_rate, retention_days, batch_minutes, sensitive_windows, sensitive_patterns)",
                     ));
                 }
             }
@@ -270,12 +410,67 @@ mod tests {
                 "key `batch_minutes` must be a whole number from 5 to 1440",
             ),
             ("capture_level = ", "not valid TOML"),
+            (
+                "sensitive_windows = \"yes\"",
+                "key `sensitive_windows` must be true or false",
+            ),
+            (
+                "sensitive_patterns = \"password\"",
+                "key `sensitive_patterns` must be a list of at most 500 words or phrases",
+            ),
+            (
+                "sensitive_patterns = [\"login\", 3]",
+                "key `sensitive_patterns` must be a list of words or phrases",
+            ),
+            (
+                "sensitive_patterns = [\"  \"]",
+                "key `sensitive_patterns` entry \"  \" is empty",
+            ),
+            (
+                "sensitive_patterns = [\"**\"]",
+                "key `sensitive_patterns` entry \"**\" has no letter or digit to look for",
+            ),
+            (
+                "sensitive_patterns = [\"pass*word\"]",
+                "entry \"pass*word\" may have a * only at its start or end",
+            ),
         ];
         for (text, want) in cases {
             let err = parse(text).unwrap_err();
             assert!(err.contains("/cfg/settings.toml"), "{err}");
             assert!(err.contains(want), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn sensitive_windows_are_on_by_default_and_editable() {
+        let s = parse("").unwrap();
+        assert!(s.sensitive_windows);
+        assert_eq!(s.sensitive_patterns.len(), DEFAULT_SENSITIVE_PATTERNS.len());
+        for p in DEFAULT_SENSITIVE_PATTERNS {
+            assert_eq!(check_sensitive_pattern(p), Ok(*p), "default {p:?}");
+        }
+        let s = parse(
+            "sensitive_windows = false\nsensitive_patterns = [\" Kennwort* \", \"*密码*\"]\n",
+        )
+        .unwrap();
+        assert!(!s.sensitive_windows);
+        assert_eq!(s.sensitive_patterns, vec!["Kennwort*", "*密码*"]);
+        // An empty list is a choice: only the excluded apps stay protected.
+        assert!(
+            parse("sensitive_patterns = []")
+                .unwrap()
+                .sensitive_patterns
+                .is_empty()
+        );
+        let long = format!("sensitive_patterns = [\"{}\"]", "a".repeat(101));
+        assert!(
+            parse(&long)
+                .unwrap_err()
+                .contains("is longer than 100 characters")
+        );
+        let many = format!("sensitive_patterns = [{}]", vec!["\"pin\""; 501].join(","));
+        assert!(parse(&many).unwrap_err().contains("at most 500"));
     }
 
     #[test]
@@ -287,6 +482,8 @@ mod tests {
             ..Settings::default()
         };
         s.excluded_apps.push("Signal".into());
+        s.sensitive_windows = false;
+        s.sensitive_patterns = vec!["Kennwort*".into(), "sign in".into()];
         s.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), s);
         assert_eq!(

@@ -120,6 +120,9 @@ fn key_symbol(key: Key, text: Option<&str>) -> Option<String> {
 fn plural(n: u64, one: &str) -> String {
     if n == 1 {
         format!("1 {one}")
+    } else if one.ends_with('s') {
+        // "key press" -> "key presses", not "key presss".
+        format!("{n} {one}es")
     } else {
         format!("{n} {one}s")
     }
