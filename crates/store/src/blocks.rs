@@ -41,10 +41,8 @@ pub(crate) fn log_activity(
     kind: ActivityKind,
     detail: &str,
 ) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO activity (ts, kind, detail) VALUES (?1, ?2, ?3)")
-        .and_then(|mut s| s.execute(params![now_micros(), kind.name(), detail]))
-        .map(drop)
-        .at(path)
+    // Chained to the entries before it (see `audit`).
+    crate::audit::append(conn, path, now_micros(), kind.name(), detail)
 }
 
 pub(crate) fn window_id(
