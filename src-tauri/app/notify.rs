@@ -1,5 +1,6 @@
 //! Desktop notifications for what happens while the dashboard is closed: a timed pause ended,
-//! capture became unavailable, capture came back, upload batches wait for review.
+//! capture became unavailable, capture came back, the disk became full and space came back,
+//! upload batches wait for review.
 
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -13,6 +14,21 @@ pub type Seen = (State, Option<String>, Option<Micros>);
 /// What to tell the person about a change from `before` to `now`, if anything.
 pub fn message(before: Option<&Seen>, now: &Seen) -> Option<String> {
     let before = before?;
+    match (before.0 == State::DiskFull, now.0 == State::DiskFull) {
+        (false, true) => {
+            return Some(
+                "The disk is full: Glasshouse has stopped recording. What you do now waits in memory and is written, and recording goes on by itself, once you free some space."
+                    .into(),
+            );
+        }
+        (true, false) if now.0 != State::NotRunning => {
+            return Some(
+                "Disk space is back: Glasshouse records again, and what waited in memory has been written."
+                    .into(),
+            );
+        }
+        _ => {}
+    }
     let starting = |e: &Option<String>| e.as_deref() == Some("capture is starting");
     match (&before.1, &now.1) {
         (None, Some(reason)) if !starting(&now.1) => {
@@ -110,6 +126,14 @@ mod tests {
             Some("capture is starting".to_owned()),
             None,
         );
+        let full = (State::DiskFull, None, None);
+        assert!(message(Some(&rec), &full).unwrap().contains("disk is full"));
+        assert!(
+            message(Some(&full), &rec)
+                .unwrap()
+                .contains("space is back")
+        );
+        assert_eq!(message(Some(&full), &full), None);
         assert_eq!(message(None, &rec), None);
         assert_eq!(message(Some(&starting), &rec), None);
         assert_eq!(message(Some(&rec), &paused), None);

@@ -13,6 +13,7 @@ use tauri::{AppHandle, Manager, Runtime};
 use glasshouse_core::model::{MICROS_PER_SEC, now_micros};
 use glasshouse_core::time::format_local_short;
 use glasshouse_recorder::{Request, State, Status};
+use glasshouse_store::PauseReason;
 
 use super::state::AppState;
 
@@ -79,7 +80,7 @@ fn icon_for(state: State) -> Image<'static> {
     let bytes: &'static [u8] = match state {
         State::Recording => include_bytes!("../../icons/tray-recording.png"),
         State::Paused => include_bytes!("../../icons/tray-paused.png"),
-        State::Unavailable | State::NotRunning => {
+        State::Unavailable | State::DiskFull | State::NotRunning => {
             include_bytes!("../../icons/tray-unavailable.png")
         }
     };
@@ -90,6 +91,9 @@ fn icon_for(state: State) -> Image<'static> {
 pub fn describe(status: &Status) -> String {
     match status.state {
         State::Recording => "Recording".to_owned(),
+        State::Paused if status.pause_reason == Some(PauseReason::ScreenLocked) => {
+            "Paused: screen locked".to_owned()
+        }
         State::Paused => match status.paused_until {
             Some(u) => format!("Paused until {}", format_local_short(u)),
             None => "Paused until you resume".to_owned(),
@@ -98,6 +102,7 @@ pub fn describe(status: &Status) -> String {
             "Capture unavailable: {}",
             status.capture_error.as_deref().unwrap_or("unknown reason")
         ),
+        State::DiskFull => "Disk full: not recording until there is space".to_owned(),
         State::NotRunning => "Not recording".to_owned(),
     }
 }

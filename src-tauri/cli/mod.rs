@@ -1,12 +1,15 @@
 //! The command line: `glasshouse <command>`. Each subcommand lives in its own module and only
 //! converts arguments, delegates to the crates, and prints.
 
+mod audit;
 mod delete;
 mod export;
 mod format;
+pub mod key;
 mod log;
 mod record;
 pub use record::worker_config;
+mod repair;
 mod stats;
 mod status;
 mod uploads;
@@ -29,6 +32,12 @@ pub struct Cli {
     /// (also: GLASSHOUSE_DATA_DIR).
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+
+    /// Read the passphrase of the encrypted data from the first line of FILE, for the commands
+    /// that open it themselves (also: GLASSHOUSE_PASSPHRASE_FILE). Without it the key comes from
+    /// the desktop keyring, or the tray app asks.
+    #[arg(long, global = true, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
 
     /// With no command: open the dashboard as soon as the tray app starts.
     #[arg(long)]
@@ -68,6 +77,11 @@ enum Command {
     Stats(stats::StatsArgs),
     /// The activity log: every pause, resume, deletion and settings change, newest first.
     Log(log::LogArgs),
+    /// Check the activity log's hash chain: `glasshouse audit verify`.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Salvage what can be read of a damaged database into a new file; the damaged one is kept.
+    Repair(repair::RepairArgs),
     /// Enroll this device with your team's collector (sends only the token).
     Enroll(uploads::EnrollArgs),
     /// Take part in uploads (yes) or stop (no). The collector learns only this yes or no.
@@ -83,6 +97,19 @@ enum Command {
         /// Open this view: today, feed, privacy, delete, uploads or log.
         #[arg(long, value_name = "VIEW", value_parser = glasshouse_recorder::protocol::VIEWS)]
         view: Option<String>,
+        /// Read the database key from standard input (the tray app passes it this way).
+        #[arg(long, hide = true)]
+        key_from_stdin: bool,
+    },
+    /// The passphrase window (started by the tray app when there is no keyring).
+    #[command(hide = true)]
+    UnlockPrompt {
+        /// No key yet: ask for a new passphrase, typed twice.
+        #[arg(long)]
+        first_run: bool,
+        /// Why the last passphrase was refused.
+        #[arg(long)]
+        error: Option<String>,
     },
     /// The capture process (started by the recorder itself).
     #[command(hide = true)]
@@ -120,20 +147,29 @@ fn init_logging() {
 
 fn run(cli: Cli) -> Result<(), AppError> {
     let paths = Paths::resolve(cli.data_dir.as_deref())?;
+    let keys = key::KeySource::new(cli.passphrase_file.as_deref());
     match cli.command {
-        None => crate::app::run(&paths, cli.show),
-        Some(Command::Record { duration }) => record::run(&paths, duration.as_deref()),
-        Some(Command::Status { json }) => status::run(&paths, json),
+        None => crate::app::run(&paths, &keys, cli.show),
+        Some(Command::Record { duration }) => record::run(&paths, &keys, duration.as_deref()),
+        Some(Command::Status { json }) => status::run(&paths, &keys, json),
         Some(Command::Pause { duration }) => status::pause(&paths, duration.as_deref()),
         Some(Command::Resume) => status::resume(&paths),
-        Some(Command::Export(args)) => export::run(&paths, &args),
-        Some(Command::Delete(args)) => delete::run(&paths, &args),
-        Some(Command::Stats(args)) => stats::run(&paths, &args),
-        Some(Command::Log(args)) => log::run(&paths, &args),
-        Some(Command::Enroll(args)) => uploads::enroll(&paths, &args),
-        Some(Command::Participate(args)) => uploads::participate(&paths, &args),
-        Some(Command::Uploads(cmd)) => uploads::run(&paths, &cmd),
-        Some(Command::Dashboard { view }) => crate::app::remote::run(&paths, view.as_deref()),
+        Some(Command::Export(args)) => export::run(&paths, &keys, &args),
+        Some(Command::Delete(args)) => delete::run(&paths, &keys, &args),
+        Some(Command::Stats(args)) => stats::run(&paths, &keys, &args),
+        Some(Command::Log(args)) => log::run(&paths, &keys, &args),
+        Some(Command::Audit(cmd)) => audit::run(&paths, &keys, &cmd),
+        Some(Command::Repair(args)) => repair::run(&paths, &keys, &args),
+        Some(Command::Enroll(args)) => uploads::enroll(&paths, &keys, &args),
+        Some(Command::Participate(args)) => uploads::participate(&paths, &keys, &args),
+        Some(Command::Uploads(cmd)) => uploads::run(&paths, &keys, &cmd),
+        Some(Command::Dashboard {
+            view,
+            key_from_stdin,
+        }) => crate::app::remote::run(&paths, &keys, view.as_deref(), key_from_stdin),
+        Some(Command::UnlockPrompt { first_run, error }) => {
+            crate::app::unlock::run_prompt(&paths, first_run, error)
+        }
         Some(Command::CaptureWorker) => unreachable!("handled before logging starts"),
     }
 }

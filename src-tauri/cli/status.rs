@@ -1,19 +1,20 @@
 //! `glasshouse status`, `pause` and `resume`: ask the running recorder, or read the store.
 
-use glasshouse_core::model::now_micros;
+use glasshouse_core::model::{Micros, now_micros};
 use glasshouse_core::paths::Paths;
 use glasshouse_core::settings::Settings;
 use glasshouse_core::time::{format_duration, format_local_short, parse_duration};
 use glasshouse_recorder::control;
 use glasshouse_recorder::runtime::{StatusParts, status_from_store};
 use glasshouse_recorder::{RecorderError, Request, Response, State, Status};
-use glasshouse_store::{Counts, Reader, StoreError};
+use glasshouse_store::{Counts, PauseReason, Reader, StoreError};
 
 use super::format::{bytes, distance, thousands};
+use super::key::KeySource;
 use crate::error::AppError;
 
-pub fn run(paths: &Paths, json: bool) -> Result<(), AppError> {
-    let status = current(paths)?;
+pub fn run(paths: &Paths, keys: &KeySource, json: bool) -> Result<(), AppError> {
+    let status = current(paths, keys)?;
     if json {
         let text =
             serde_json::to_string_pretty(&status).map_err(|e| AppError::Usage(e.to_string()))?;
@@ -25,22 +26,23 @@ pub fn run(paths: &Paths, json: bool) -> Result<(), AppError> {
 }
 
 /// The running recorder's status, or one read from the store when none runs.
-pub fn current(paths: &Paths) -> Result<Status, AppError> {
+pub fn current(paths: &Paths, keys: &KeySource) -> Result<Status, AppError> {
     match control::request(paths, &Request::Status) {
         Ok(Response::Status(s)) => Ok(*s),
         Ok(other) => Err(RecorderError::Protocol(format!("unexpected answer {other:?}")).into()),
-        Err(RecorderError::NotRunning { .. }) => offline(paths),
+        Err(RecorderError::NotRunning { .. }) => offline(paths, keys),
         Err(e) => Err(e.into()),
     }
 }
 
-fn offline(paths: &Paths) -> Result<Status, AppError> {
+fn offline(paths: &Paths, keys: &KeySource) -> Result<Status, AppError> {
     let settings = Settings::load(&paths.settings_file)?;
     let parts = StatusParts {
         state: State::NotRunning,
         pid: None,
         paused_since: None,
         paused_until: None,
+        pause_reason: None,
         capture_error: None,
         settings: &settings,
     };
@@ -49,7 +51,11 @@ fn offline(paths: &Paths) -> Result<Status, AppError> {
         pid: None,
         paused_since: None,
         paused_until: None,
+        pause_reason: None,
         capture_error: None,
+        store_error: None,
+        events_waiting: 0,
+        events_dropped: 0,
         capture_level: settings.capture_level,
         excluded_apps: settings.excluded_apps.clone(),
         data_dir: paths.data_dir.clone(),
@@ -57,7 +63,19 @@ fn offline(paths: &Paths) -> Result<Status, AppError> {
         today: Counts::default(),
         today_excluded_secs: 0,
     };
-    match Reader::open(&paths.database()) {
+    if !paths.database().exists() {
+        return Ok(empty());
+    }
+    let key = match keys.existing_key(paths) {
+        Ok(key) => key,
+        // The state is known without the key; only today's counts need it.
+        Err(e) if super::key::is_locked(&e) => {
+            eprintln!("glasshouse: today's counts are not shown: {e}");
+            return Ok(empty());
+        }
+        Err(e) => return Err(e),
+    };
+    match Reader::open(&paths.database(), &key) {
         Ok(reader) => Ok(status_from_store(paths, &reader, parts, now_micros())?),
         // Nothing recorded yet (or a recorder is creating the file this very moment).
         Err(StoreError::Missing { .. }) => Ok(empty()),
@@ -66,23 +84,46 @@ fn offline(paths: &Paths) -> Result<Status, AppError> {
 }
 
 fn render(s: &Status) -> String {
+    let yours = |u: Option<Micros>| match u {
+        Some(u) => format!(
+            "until {} ({} left)",
+            format_local_short(u),
+            format_duration(u - now_micros())
+        ),
+        None => "until you resume".to_owned(),
+    };
     let mut state = match s.state {
-        State::Paused => match s.paused_until {
-            Some(u) => format!(
-                "paused until {} ({} left)",
-                format_local_short(u),
-                format_duration(u - now_micros())
-            ),
-            None => "paused until you resume".to_owned(),
-        },
+        State::Paused if s.pause_reason == Some(PauseReason::ScreenLocked) => {
+            match s.paused_since {
+                Some(_) => format!(
+                    "paused: screen locked (then still paused {}, as you asked)",
+                    yours(s.paused_until)
+                ),
+                None => "paused: screen locked (recording resumes when it is unlocked)".to_owned(),
+            }
+        }
+        State::Paused => format!("paused {}", yours(s.paused_until)),
         State::Unavailable => format!(
             "capture unavailable: {}",
             s.capture_error.as_deref().unwrap_or("unknown reason")
+        ),
+        State::DiskFull => format!(
+            "disk full: nothing can be written; {} events wait in memory and are written, and recording goes on, once there is space again",
+            thousands(s.events_waiting)
         ),
         other => other.name().to_owned(),
     };
     if let Some(pid) = s.pid {
         state.push_str(&format!(" (pid {pid})"));
+    }
+    if let Some(e) = &s.store_error {
+        state.push_str(&format!("\n  storage        {e}"));
+    }
+    if s.events_dropped > 0 {
+        state.push_str(&format!(
+            "\n  dropped        {} events could not be written and were dropped (memory limit)",
+            thousands(s.events_dropped)
+        ));
     }
     if s.state == State::Paused
         && let Some(e) = &s.capture_error
@@ -138,6 +179,9 @@ pub fn pause(paths: &Paths, duration: Option<&str>) -> Result<(), AppError> {
 pub fn resume(paths: &Paths) -> Result<(), AppError> {
     let status = expect_status(control::request(paths, &Request::Resume)?)?;
     match status.state {
+        State::Paused if status.pause_reason == Some(PauseReason::ScreenLocked) => {
+            println!("Your pause has ended; recording resumes when the screen is unlocked.")
+        }
         State::Unavailable => println!(
             "Resumed, but capture is unavailable: {}",
             status.capture_error.as_deref().unwrap_or("unknown reason")

@@ -26,9 +26,12 @@ export function describe(status) {
     case 'recording':
       return 'Recording';
     case 'paused':
+      if (status.pause_reason === 'screen_locked') return 'Paused: screen locked';
       return status.paused_until ? `Paused until ${shortTime(status.paused_until)}` : 'Paused until you resume';
     case 'unavailable':
       return `Capture unavailable: ${status.capture_error || 'unknown reason'}`;
+    case 'disk_full':
+      return 'Disk full: not recording';
     default:
       return 'Not recording';
   }
@@ -39,11 +42,23 @@ function detailOf(status) {
     case 'recording':
       return 'Your keyboard and mouse input is being stored on this computer.';
     case 'paused':
+      if (status.pause_reason === 'screen_locked') {
+        return status.paused_since
+          ? 'Nothing is stored while the screen is locked, and your pause holds after it is unlocked.'
+          : 'Nothing is stored while the screen is locked; recording resumes when it is unlocked.';
+      }
       return status.capture_error
         ? `Nothing is stored while paused. Capture is also unavailable: ${status.capture_error}`
         : 'Nothing is stored while paused.';
     case 'unavailable':
       return 'Nothing is being stored. Glasshouse keeps trying and tells you when capture is back.';
+    case 'disk_full': {
+      const waiting = status.events_waiting || 0;
+      const dropped = status.events_dropped || 0;
+      let text = `The disk holding your data is full, so nothing can be written. ${waiting.toLocaleString()} events wait in memory; they are written, and recording goes on by itself, once you free some space.`;
+      if (dropped > 0) text += ` ${dropped.toLocaleString()} events could not be kept and were dropped.`;
+      return text;
+    }
     default:
       return 'The recorder is not running.';
   }
@@ -92,7 +107,7 @@ export function showStatus(status) {
     }
   }
   e.detail.textContent = detailOf(status);
-  const canPause = state === 'recording' || state === 'unavailable';
+  const canPause = state === 'recording' || state === 'unavailable' || state === 'disk_full';
   e.pause15.hidden = !canPause;
   e.pause60.hidden = !canPause;
   e.pause.hidden = !canPause;

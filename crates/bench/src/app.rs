@@ -191,9 +191,13 @@ struct Profile {
 
 impl Profile {
     fn new(display: &str, runtime: &Path) -> Result<Profile, String> {
+        let config = tempfile::tempdir().map_err(|e| e.to_string())?;
+        // The store is encrypted: the app's key comes from this passphrase (no keyring).
+        std::fs::write(config.path().join("passphrase"), "benchmark passphrase\n")
+            .map_err(|e| e.to_string())?;
         Ok(Profile {
             data: tempfile::tempdir().map_err(|e| e.to_string())?,
-            config: tempfile::tempdir().map_err(|e| e.to_string())?,
+            config,
             runtime: runtime.to_owned(),
             display: display.to_owned(),
         })
@@ -210,6 +214,11 @@ impl Profile {
             .env("GLASSHOUSE_DATA_DIR", self.data.path())
             .env("XDG_RUNTIME_DIR", &self.runtime)
             .env("XDG_CONFIG_HOME", self.config.path())
+            .env(
+                "GLASSHOUSE_PASSPHRASE_FILE",
+                self.config.path().join("passphrase"),
+            )
+            .env("GLASSHOUSE_KEYRING", "off")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -522,7 +531,7 @@ fn memory_and_launch(cycles: u64, launches: u64) -> Result<(), String> {
 fn charts(days: u64, runs: usize) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let path = dir.path().join("glasshouse.db");
-    let store = Store::open(&path).map_err(|e| e.to_string())?;
+    let store = Store::open(&path, &crate::bench_key()).map_err(|e| e.to_string())?;
     let load = Instant::now();
     let mut events = 0usize;
     for d in (0..days as i64).rev() {
@@ -542,7 +551,11 @@ fn charts(days: u64, runs: usize) -> Result<(), String> {
         pid: None,
         paused_since: None,
         paused_until: None,
+        pause_reason: None,
         capture_error: None,
+        store_error: None,
+        events_waiting: 0,
+        events_dropped: 0,
         capture_level: CaptureLevel::Full,
         excluded_apps: Vec::new(),
         data_dir: dir.path().to_owned(),

@@ -7,12 +7,14 @@
 //! `app [--cycles N] [--days N]` (the desktop app: memory, launch time, chart rendering), `batch`
 //! (the upload payload of a heavy-workday hour, zstd levels, scrub throughput), `collector
 //! [--batches N] [--clients N] [--devices N] [--collector PATH]` (the collector's ingest rate over
-//! loopback), `all`.
+//! loopback), `crash [--kills N] [--rate N]` (kill -9 during heavy input, checks after each),
+//! `all`.
 
 mod app;
 mod batch;
 mod collector;
 mod cpu;
+mod crash;
 mod procfs;
 mod workday;
 
@@ -35,6 +37,13 @@ fn main() {
             .unwrap_or(default)
     };
     let what = args.first().map_or("all", String::as_str);
+    if what == "crash-child" {
+        if let Err(e) = crash::child(&args[1..]) {
+            eprintln!("glasshouse-bench crash-child: {e}");
+            std::process::exit(2);
+        }
+        return;
+    }
     let collector = collector::Options {
         batches: flag("--batches", 400) as usize,
         clients: flag("--clients", 8) as usize,
@@ -54,15 +63,17 @@ fn main() {
         "app" => app::run(flag("--cycles", 10), flag("--days", 90)),
         "batch" => batch::run(),
         "collector" => collector::run(&collector),
+        "crash" => crash::run(flag("--kills", 1000), flag("--rate", 3000)),
         "all" => ingest()
             .and_then(|()| size())
             .and_then(|()| queries(flag("--days", 90)))
             .and_then(|()| cpu::run(flag("--seconds", 20), flag("--rate", 1000)))
             .and_then(|()| app::run(flag("--cycles", 10), flag("--days", 90)))
             .and_then(|()| batch::run())
-            .and_then(|()| collector::run(&collector)),
+            .and_then(|()| collector::run(&collector))
+            .and_then(|()| crash::run(flag("--kills", 1000), flag("--rate", 3000))),
         other => Err(format!(
-            "unknown benchmark `{other}` (ingest, size, queries, cpu, app, batch, collector, all)"
+            "unknown benchmark `{other}` (ingest, size, queries, cpu, app, batch, collector, crash, all)"
         )),
     };
     if let Err(e) = result {
@@ -118,7 +129,8 @@ fn day_start(days_ago: i64) -> Micros {
 
 fn ingest() -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let store = Store::open(&dir.path().join("glasshouse.db")).map_err(|e| e.to_string())?;
+    let store =
+        Store::open(&dir.path().join("glasshouse.db"), &bench_key()).map_err(|e| e.to_string())?;
     let items: Vec<Item> = heavy_workday(day_start(0), 1).collect();
     let start = Instant::now();
     let n = feed(&store, items.into_iter());
@@ -134,7 +146,7 @@ fn ingest() -> Result<(), String> {
 fn size() -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let path = dir.path().join("glasshouse.db");
-    let store = Store::open(&path).map_err(|e| e.to_string())?;
+    let store = Store::open(&path, &bench_key()).map_err(|e| e.to_string())?;
     feed(&store, heavy_workday(day_start(0), 2));
     store.flush().map_err(|e| e.to_string())?;
     let stored = store
@@ -156,7 +168,8 @@ fn size() -> Result<(), String> {
 
 fn queries(days: u64) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let store = Store::open(&dir.path().join("glasshouse.db")).map_err(|e| e.to_string())?;
+    let store =
+        Store::open(&dir.path().join("glasshouse.db"), &bench_key()).map_err(|e| e.to_string())?;
     let start = Instant::now();
     let mut n = 0;
     for d in (0..days as i64).rev() {
@@ -205,4 +218,9 @@ fn queries(days: u64) -> Result<(), String> {
     }
     drop(reader);
     store.close().map_err(|e| e.to_string())
+}
+
+/// The key of the benchmarks' throwaway databases.
+pub(crate) fn bench_key() -> glasshouse_store::DbKey {
+    glasshouse_store::DbKey::from_bytes([7; 32])
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use glasshouse_core::model::Micros;
 use glasshouse_core::settings::CaptureLevel;
-use glasshouse_store::{Counts, DeleteReport, Selection};
+use glasshouse_store::{Counts, DeleteReport, PauseReason, Selection};
 
 use crate::feed::FeedItem;
 
@@ -139,6 +139,10 @@ pub enum State {
     Paused,
     /// Capture is not working (no display, no RECORD extension, X server gone); see the reason.
     Unavailable,
+    /// The database cannot be written because the disk is full: new input waits in memory (up
+    /// to a limit, then it is dropped and counted) and is written, and recording goes on by
+    /// itself, once there is space again. See `store_error`.
+    DiskFull,
     /// No recorder runs for this data directory.
     NotRunning,
 }
@@ -149,6 +153,7 @@ impl State {
             State::Recording => "recording",
             State::Paused => "paused",
             State::Unavailable => "capture unavailable",
+            State::DiskFull => "disk full",
             State::NotRunning => "not running",
         }
     }
@@ -159,11 +164,27 @@ impl State {
 pub struct Status {
     pub state: State,
     pub pid: Option<u32>,
+    /// Start of the person's own pause (`None` when only the screen lock pauses recording).
     pub paused_since: Option<Micros>,
-    /// End of a timed pause; `None` while paused means "until resumed".
+    /// End of the person's timed pause; `None` during their pause means "until resumed".
     pub paused_until: Option<Micros>,
+    /// Why recording is paused, while it is: the screen lock while it lasts (a pause of the
+    /// person's own, in `paused_since`/`paused_until`, then still holds after the unlock), else
+    /// the person's pause.
+    #[serde(default)]
+    pub pause_reason: Option<PauseReason>,
     /// Why capture is unavailable (set whenever capture is not running, even while paused).
     pub capture_error: Option<String>,
+    /// Why the database cannot be written (a full disk), while it cannot, even while paused.
+    #[serde(default)]
+    pub store_error: Option<String>,
+    /// Events captured and kept in memory because they could not be written yet.
+    #[serde(default)]
+    pub events_waiting: u64,
+    /// Events dropped since the recorder started because they could not be written for so
+    /// long that the memory limit was reached.
+    #[serde(default)]
+    pub events_dropped: u64,
     pub capture_level: CaptureLevel,
     pub excluded_apps: Vec<String>,
     pub data_dir: PathBuf,

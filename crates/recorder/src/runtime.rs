@@ -21,13 +21,14 @@ use glasshouse_core::paths::Paths;
 use glasshouse_core::policy::{Emitted, Forget, Policy, RECORDER_HOLD};
 use glasshouse_core::settings::Settings;
 use glasshouse_core::time::format_local_short;
-use glasshouse_store::{ActivityKind, Reader, Store};
+use glasshouse_store::{ActivityKind, DbKey, PauseReason, Reader, Store};
 use glasshouse_uploads::Uploads;
 
 use crate::RecorderError;
 use crate::control::Server;
 use crate::instance::InstanceLock;
 use crate::live::Live;
+use crate::pausing::Pausing;
 use crate::protocol::{DeleteWhat, Push, Request, Response, State, Status};
 
 /// How often the pipeline drains captured input into the store. Events are held back for
@@ -46,6 +47,8 @@ const DRAIN_LIMIT: usize = 50_000;
 #[derive(Clone)]
 pub struct RecorderOptions {
     pub paths: Paths,
+    /// The key of the encrypted store (from `glasshouse-vault`).
+    pub key: DbKey,
     /// How to run the capture worker; `None` records nothing (for tests of the rest).
     pub worker: Option<SupervisorConfig>,
     /// Who is told about what happens (the desktop app's window and tray); `None` for the CLI.
@@ -108,17 +111,32 @@ impl Recorder {
         let paths = opts.paths;
         let lock = InstanceLock::acquire(&paths)?;
         let settings = Settings::load(&paths.settings_file)?;
-        let store = Store::open(&paths.database())?;
+        let store = Store::open(&paths.database(), &opts.key)?;
         let reader = store.reader()?;
         let now = now_micros();
         store.apply_retention(settings.retention_days, now)?;
 
         let mut policy = Policy::new(&settings).with_hold(RECORDER_HOLD);
-        // A pause outlives a restart: the user asked for it, not the process.
+        let mut pausing = Pausing::default();
         for p in reader.pauses(now - 3650 * 86_400 * MICROS_PER_SEC, Micros::MAX)? {
-            if p.until.is_none_or(|u| u > now) && p.since <= now {
-                let mut sink = Vec::new();
-                policy.pause(p.since, p.until, &mut sink);
+            match p.reason {
+                // A pause outlives a restart: the user asked for it, not the process.
+                PauseReason::User => {
+                    if p.until.is_none_or(|u| u > now) && p.since <= now {
+                        pausing.user_pause(&mut policy, p.since, p.until, &mut Vec::new());
+                    }
+                }
+                // A lock the last run never saw end: nothing was recorded since anyway, and
+                // capture reports whether the screen is locked now once it starts.
+                PauseReason::ScreenLocked => {
+                    if p.until.is_none() {
+                        store.record_pause_for(
+                            p.since,
+                            Some(now.max(p.since)),
+                            PauseReason::ScreenLocked,
+                        )?;
+                    }
+                }
             }
         }
 
@@ -132,7 +150,7 @@ impl Recorder {
             .worker
             .map(|cfg| Supervisor::spawn(cfg, capture_tx.clone()));
 
-        let live = Live::start(paths.database());
+        let live = Live::start(paths.database(), opts.key.clone());
         live.rebuild(&reader);
         let uploads = {
             let (live, observer) = (live.clone(), opts.observer.clone());
@@ -156,6 +174,7 @@ impl Recorder {
             paths: paths.clone(),
             settings,
             policy,
+            pausing,
             store,
             reader,
             capture_rx,
@@ -165,6 +184,7 @@ impl Recorder {
             last_retention: Instant::now(),
             last_settings_check: Instant::now(),
             settings_mtime: mtime(&paths.settings_file),
+            store_health: glasshouse_store::WriteHealth::default(),
         };
         let stop_flag = stop.clone();
         let pipeline = std::thread::Builder::new()
@@ -313,6 +333,8 @@ struct Pipeline {
     paths: Paths,
     settings: Settings,
     policy: Policy,
+    /// Why the policy's pause gate is shut: the person's pause, the screen lock, or both.
+    pausing: Pausing,
     store: Store,
     reader: Reader,
     capture_rx: Receiver<SupervisorEvent>,
@@ -322,6 +344,8 @@ struct Pipeline {
     out: Vec<Emitted>,
     last_retention: Instant,
     last_settings_check: Instant,
+    /// The store writer's health as last seen ([`Pipeline::watch_store`]).
+    store_health: glasshouse_store::WriteHealth,
     settings_mtime: Option<std::time::SystemTime>,
 }
 
@@ -366,14 +390,16 @@ impl Pipeline {
     }
 
     fn tick(&mut self, now: Micros) {
+        self.watch_store(now);
         self.drain_capture();
         self.policy.flush(now, &mut self.out);
-        if let Some((since, until)) = self.policy.pauses_mut().tick(now) {
+        if let Some((since, until)) = self.pausing.tick(&mut self.policy, now) {
             self.note(self.store.record_pause(since, Some(until)));
-            self.note(self.store.log(
-                ActivityKind::Resume,
-                &format!("timed pause ended at {}", format_local_short(until)),
-            ));
+            let mut detail = format!("timed pause ended at {}", format_local_short(until));
+            if self.pausing.locked_since().is_some() {
+                detail.push_str("; recording resumes when the screen is unlocked");
+            }
+            self.note(self.store.log(ActivityKind::Resume, &detail));
             self.state_changed(now);
         }
         if self.last_settings_check.elapsed() >= SETTINGS_EVERY {
@@ -428,10 +454,57 @@ impl Pipeline {
                 Ok(SupervisorEvent::Msg(CaptureMsg::Focus { ts, window })) => {
                     self.policy.set_focus(window, ts, &mut self.out);
                 }
+                Ok(SupervisorEvent::Msg(CaptureMsg::ScreenLock { ts, locked })) => {
+                    self.screen_lock(ts, locked);
+                }
                 Ok(SupervisorEvent::Status(status)) => self.capture_status(status),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+    }
+
+    /// The screen was locked or unlocked at `ts`: pause from that moment on, or resume unless
+    /// the person's own pause is in force.
+    fn screen_lock(&mut self, ts: Micros, locked: bool) {
+        if locked {
+            let Some(since) = self.pausing.lock(&mut self.policy, ts, &mut self.out) else {
+                return;
+            };
+            self.note(
+                self.store
+                    .record_pause_for(since, None, PauseReason::ScreenLocked),
+            );
+            self.note(self.store.log(
+                ActivityKind::Pause,
+                "screen locked: paused until it is unlocked",
+            ));
+        } else {
+            let Some((since, until)) = self.pausing.unlock(&mut self.policy, ts) else {
+                return;
+            };
+            self.note(
+                self.store
+                    .record_pause_for(since, Some(until), PauseReason::ScreenLocked),
+            );
+            let (kind, detail) = match self.pausing.user() {
+                None => (
+                    ActivityKind::Resume,
+                    "screen unlocked: recording resumed".to_owned(),
+                ),
+                Some(p) => (
+                    ActivityKind::Pause,
+                    match p.until {
+                        Some(u) => format!(
+                            "screen unlocked: still paused until {}, as you asked",
+                            format_local_short(u)
+                        ),
+                        None => "screen unlocked: still paused until you resume".to_owned(),
+                    },
+                ),
+            };
+            self.note(self.store.log(kind, &detail));
+        }
+        self.state_changed(now_micros());
     }
 
     fn capture_status(&mut self, status: CaptureStatus) {
@@ -520,7 +593,9 @@ impl Pipeline {
                         "a pause must end in the future".into(),
                     ));
                 }
-                let pause = self.policy.pause(now, until, &mut self.out);
+                let pause = self
+                    .pausing
+                    .user_pause(&mut self.policy, now, until, &mut self.out);
                 self.push();
                 self.store.record_pause(pause.since, pause.until)?;
                 let detail = match until {
@@ -531,9 +606,14 @@ impl Pipeline {
                 Ok(Response::Status(Box::new(self.status(now)?)))
             }
             Request::Resume => {
-                if let Some((since, until)) = self.policy.pauses_mut().resume(now) {
+                if let Some((since, until)) = self.pausing.user_resume(&mut self.policy, now) {
                     self.store.record_pause(since, Some(until))?;
-                    self.store.log(ActivityKind::Resume, "resumed recording")?;
+                    let detail = if self.pausing.locked_since().is_some() {
+                        "your pause ended; recording resumes when the screen is unlocked"
+                    } else {
+                        "resumed recording"
+                    };
+                    self.store.log(ActivityKind::Resume, detail)?;
                 }
                 Ok(Response::Status(Box::new(self.status(now)?)))
             }
@@ -626,13 +706,21 @@ impl Pipeline {
     }
 
     fn status(&self, now: Micros) -> Result<Status, RecorderError> {
-        let pause = self.policy.pauses().current();
-        let state = match (&pause, &self.capture_error) {
-            (Some(_), _) => State::Paused,
-            (None, Some(_)) => State::Unavailable,
-            (None, None) => State::Recording,
+        let pause = self.pausing.user();
+        let locked = self.pausing.locked_since().is_some();
+        let state = match (pause.is_some() || locked, &self.capture_error) {
+            (true, _) => State::Paused,
+            // Nothing can be stored: that matters more than whether capture works.
+            (false, _) if self.store_health.disk_full => State::DiskFull,
+            (false, Some(_)) => State::Unavailable,
+            (false, None) => State::Recording,
         };
-        Ok(status_from_store(
+        let pause_reason = if locked {
+            Some(PauseReason::ScreenLocked)
+        } else {
+            pause.map(|_| PauseReason::User)
+        };
+        let mut status = status_from_store(
             &self.paths,
             &self.reader,
             StatusParts {
@@ -640,11 +728,38 @@ impl Pipeline {
                 pid: Some(std::process::id()),
                 paused_since: pause.map(|p| p.since),
                 paused_until: pause.and_then(|p| p.until),
+                pause_reason,
                 capture_error: self.capture_error.clone(),
                 settings: &self.settings,
             },
             now,
-        )?)
+        )?;
+        status.store_error = self.store_health.error.clone();
+        status.events_waiting = self.store_health.buffered;
+        status.events_dropped = self.store_health.dropped;
+        Ok(status)
+    }
+
+    /// Follows the store writer's health: a full disk (and its end) changes the state, which is
+    /// pushed to the tray and the dashboard; the writer logs the episode when writing resumes.
+    fn watch_store(&mut self, now: Micros) {
+        let health = self.store.health();
+        let was = &self.store_health;
+        let changed = health.disk_full != was.disk_full
+            || health.error.is_some() != was.error.is_some()
+            || (health.dropped != was.dropped && was.dropped == 0);
+        if health.disk_full && !was.disk_full {
+            tracing::error!(
+                "recording stopped: {}",
+                health.error.as_deref().unwrap_or("the disk is full")
+            );
+        } else if was.error.is_some() && health.error.is_none() {
+            tracing::info!("the database can be written again; recording goes on");
+        }
+        self.store_health = health;
+        if changed {
+            self.state_changed(now);
+        }
     }
 }
 
@@ -655,6 +770,7 @@ pub struct StatusParts<'a> {
     pub pid: Option<u32>,
     pub paused_since: Option<Micros>,
     pub paused_until: Option<Micros>,
+    pub pause_reason: Option<PauseReason>,
     pub capture_error: Option<String>,
     pub settings: &'a Settings,
 }
@@ -674,7 +790,11 @@ pub fn status_from_store(
         pid: parts.pid,
         paused_since: parts.paused_since,
         paused_until: parts.paused_until,
+        pause_reason: parts.pause_reason,
         capture_error: parts.capture_error,
+        store_error: None,
+        events_waiting: 0,
+        events_dropped: 0,
         capture_level: parts.settings.capture_level,
         excluded_apps: parts.settings.excluded_apps.clone(),
         data_dir: paths.data_dir.clone(),
@@ -686,8 +806,16 @@ pub fn status_from_store(
 
 /// One line for the activity log when settings change.
 pub fn describe_settings(s: &Settings) -> String {
+    let sensitive = if s.sensitive_windows {
+        format!(
+            "sensitive windows counted only ({} patterns)",
+            s.sensitive_patterns.len()
+        )
+    } else {
+        "sensitive windows off".to_owned()
+    };
     format!(
-        "settings: capture level {}, {} excluded apps, mouse rate {}/s, retention {} days",
+        "settings: capture level {}, {} excluded apps, {sensitive}, mouse rate {}/s, retention {} days",
         s.capture_level.name(),
         s.excluded_apps.len(),
         s.mouse_rate,

@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 pub enum StoreError {
     #[error("{} at {} is not a Glasshouse database ({reason}); it was left untouched", file_name(.path), .path.display())]
     Foreign { path: PathBuf, reason: String },
-    #[error("{} at {} is damaged ({reason}); it was left untouched", file_name(.path), .path.display())]
+    /// The file is damaged. `glasshouse repair` salvages what can be read into a new file.
+    #[error("{} at {} is damaged ({reason}); it was left untouched. Stop Glasshouse and run `glasshouse repair` to save what can still be read into a new file (the damaged one is kept)", file_name(.path), .path.display())]
     Corrupt { path: PathBuf, reason: String },
+    /// A repair could not salvage anything (or its result failed its check); nothing was moved.
+    #[error("{} at {} cannot be repaired: {reason}. Nothing was changed", file_name(.path), .path.display())]
+    Unsalvageable { path: PathBuf, reason: String },
     #[error("{} at {} was written by a newer Glasshouse (schema version {found}, this version knows up to {known}); it was left untouched: update Glasshouse to open it", file_name(.path), .path.display())]
     TooNew {
         path: PathBuf,
@@ -22,13 +26,20 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// SQLCipher cannot read the file with the key given: the passphrase (or keyring entry) is
+    /// not the one it was encrypted with, or the file is not a Glasshouse database.
+    #[error("{} at {} cannot be opened with this key: the passphrase is wrong, or the file is not a Glasshouse database; it was left untouched", file_name(.path), .path.display())]
+    WrongKey { path: PathBuf },
+    /// An unencrypted database of an earlier version, which only the writer may encrypt.
+    #[error("{} at {} is not encrypted yet: start Glasshouse (the tray app or `glasshouse record`) once to encrypt it", file_name(.path), .path.display())]
+    NotEncrypted { path: PathBuf },
     #[error("there is no Glasshouse database at {} yet: nothing has been recorded", .path.display())]
     Missing { path: PathBuf },
     /// The database is missing (or empty) but its write-ahead log is not. The log may hold the
     /// person's input; SQLite would replay it into a new database, so it is left alone.
     #[error("the write-ahead log {} is left from a database that is gone; move it away (or delete it) to start a new database", .wal.display())]
     StaleWal { wal: PathBuf },
-    #[error("the disk holding {} is full: recent input is kept in memory and written once there is space again", .path.display())]
+    #[error("the disk holding {} is full: recording is held in memory (up to a limit, then dropped and counted) and written once there is space again; free some space", .path.display())]
     DiskFull { path: PathBuf },
     #[error("cannot use {}: {source}", .path.display())]
     Io {

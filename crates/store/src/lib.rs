@@ -28,15 +28,24 @@
 //!   had a stored event leave no trace. Deleting by application removes its titles.
 //! - The activity log records what was deleted and when, never titles or typed text.
 //! - The database file is created readable by its owner only, in a folder only they can enter.
+//! - **Encrypted at rest** ([`DbKey`], SQLCipher): every page of the file and of its write-ahead
+//!   log is encrypted and authenticated; an unencrypted database of an earlier version is
+//!   encrypted when the writer first opens it, and the unencrypted file is overwritten with
+//!   zeros and removed once the encrypted copy is in place. A wrong key changes nothing.
 //! - A file that is not a Glasshouse database is refused and never modified.
 
+pub mod audit;
 pub mod batches;
 mod blocks;
 mod codec;
+pub mod crashtest;
 mod delete;
 mod error;
 mod hourly;
+mod key;
+pub mod raw;
 mod reader;
+pub mod repair;
 mod rollup;
 mod schema;
 pub mod synth;
@@ -52,17 +61,20 @@ use std::thread::JoinHandle;
 use glasshouse_core::model::Micros;
 use glasshouse_core::policy::Emitted;
 
+pub use audit::{AuditProblem, AuditReport, ChainHead};
 pub use batches::{BatchOp, BatchOutcome, BatchRecord, BatchState};
 pub use error::StoreError;
 pub use hourly::CLICK_CELL_PX;
+pub use key::DbKey;
 pub use reader::Reader;
 pub use schema::APPLICATION_ID;
 pub use types::{
     ActivityEntry, ActivityKind, AppSummary, ClickCell, Counts, DeleteReport, ExportFilter,
-    ExportRow, HourRollup, KeyCounts, MinuteRollup, PauseInterval, Selection, Totals,
+    ExportRow, HourRollup, KeyCounts, MinuteRollup, PauseInterval, PauseReason, Selection, Totals,
 };
 
-use writer::{Cmd, Reply, Writer};
+pub use writer::WriteHealth;
+use writer::{Cmd, Progress, Reply, Writer};
 
 const MICROS_PER_DAY: Micros = 86_400 * 1_000_000;
 
@@ -76,9 +88,13 @@ pub struct Store {
 struct Inner {
     tx: Sender<Cmd>,
     path: PathBuf,
+    /// For the readers it opens ([`Store::reader`]).
+    key: DbKey,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Set by the writer while a delete's checkpoint is held up by readers.
     wal_pending: Arc<AtomicBool>,
+    /// What the writer committed, and whether it can write.
+    progress: Arc<Progress>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -103,14 +119,21 @@ impl Drop for Inner {
 }
 
 impl Store {
-    /// Opens the database at `path`, creating it (and its folder, private to the user) if
-    /// missing, and migrating it. A file that is not a Glasshouse database, is damaged, or comes
-    /// from a newer version is refused with an error naming it, and left untouched.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let conn = schema::open_writer(path)?;
+    /// Opens the database at `path` with its key, creating it (and its folder, private to the
+    /// user) if missing, encrypting it if an earlier version left it unencrypted, and migrating
+    /// it. A file that is not a Glasshouse database, is damaged, comes from a newer version or
+    /// does not open with `key` is refused with an error naming it, and left untouched.
+    pub fn open(path: &Path, key: &DbKey) -> Result<Store, StoreError> {
+        let conn = schema::open_writer(path, key)?;
         let (tx, rx) = mpsc::channel();
         let wal_pending = Arc::new(AtomicBool::new(false));
-        let writer = Writer::new(conn, path.to_owned(), Arc::clone(&wal_pending));
+        let progress = Arc::new(Progress::default());
+        let writer = Writer::new(
+            conn,
+            path.to_owned(),
+            Arc::clone(&wal_pending),
+            Arc::clone(&progress),
+        );
         let thread = std::thread::Builder::new()
             .name("glasshouse-store".into())
             .spawn(move || writer::run(writer, rx))
@@ -119,8 +142,10 @@ impl Store {
             inner: Arc::new(Inner {
                 tx,
                 path: path.to_owned(),
+                key: key.clone(),
                 thread: Mutex::new(Some(thread)),
                 wal_pending,
+                progress,
             }),
         })
     }
@@ -143,6 +168,19 @@ impl Store {
             .send(make(reply))
             .map_err(|_| StoreError::Closed)?;
         rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// How many events appended through this handle's store have been committed since it was
+    /// opened. Events commit in the order they were appended, so the first `committed()` events
+    /// are in the database and survive this process being killed. Cheap: an atomic load.
+    pub fn committed(&self) -> u64 {
+        self.inner.progress.committed()
+    }
+
+    /// Whether the writer can write (a full disk shows here within one commit attempt), with
+    /// its counts. Cheap enough to call on every tick.
+    pub fn health(&self) -> WriteHealth {
+        self.inner.progress.health()
     }
 
     /// Waits until everything appended before is committed.
@@ -180,12 +218,23 @@ impl Store {
         })
     }
 
-    /// Records a pause starting at `since` (`until: None` while it runs); calling again with the
-    /// same `since` updates it.
+    /// Records a pause of the person's starting at `since` (`until: None` while it runs); calling
+    /// again with the same `since` updates it.
     pub fn record_pause(&self, since: Micros, until: Option<Micros>) -> Result<(), StoreError> {
+        self.record_pause_for(since, until, PauseReason::User)
+    }
+
+    /// Like [`Store::record_pause`], for a pause made for `reason`.
+    pub fn record_pause_for(
+        &self,
+        since: Micros,
+        until: Option<Micros>,
+        reason: PauseReason,
+    ) -> Result<(), StoreError> {
         self.call(|reply| Cmd::Pause {
             since,
             until,
+            reason,
             reply,
         })
     }
@@ -207,7 +256,12 @@ impl Store {
 
     /// A new read-only connection to the same file.
     pub fn reader(&self) -> Result<Reader, StoreError> {
-        Reader::open(&self.inner.path)
+        Reader::open(&self.inner.path, &self.inner.key)
+    }
+
+    /// The key the database is encrypted with.
+    pub fn key(&self) -> &DbKey {
+        &self.inner.key
     }
 
     pub fn path(&self) -> &Path {

@@ -14,11 +14,12 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::blocks::{SEGMENTS, load_minute};
 use crate::error::{SqlContext, StoreError};
+use crate::key::DbKey;
 use crate::rollup::{ceil_div, counts, overlapping_hours, overlapping_minutes};
 use crate::schema;
 use crate::types::{
     ActivityEntry, ActivityKind, AppSummary, ClickCell, Counts, ExportFilter, ExportRow,
-    HourRollup, KeyCounts, MinuteRollup, PauseInterval, Selection, Totals,
+    HourRollup, KeyCounts, MinuteRollup, PauseInterval, PauseReason, Selection, Totals,
 };
 
 const MICROS_PER_HOUR: Micros = 60 * MICROS_PER_MINUTE;
@@ -38,11 +39,11 @@ struct WindowInfo {
 }
 
 impl Reader {
-    /// Opens the database read-only. A missing, foreign, damaged or newer file is refused with an
-    /// error naming it, and left as it is.
-    pub fn open(path: &Path) -> Result<Reader, StoreError> {
+    /// Opens the database read-only with its key. A missing, foreign, damaged, newer or not yet
+    /// encrypted file, or a wrong key, is refused with an error naming it, and left as it is.
+    pub fn open(path: &Path, key: &DbKey) -> Result<Reader, StoreError> {
         Ok(Reader {
-            conn: schema::open_reader(path)?,
+            conn: schema::open_reader(path, key)?,
             path: path.to_owned(),
         })
     }
@@ -308,7 +309,7 @@ impl Reader {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT since, until FROM pauses
+                "SELECT since, until, reason FROM pauses
                  WHERE since < ?2 AND (until IS NULL OR until > ?1) ORDER BY since",
             )
             .at(&self.path)?;
@@ -317,10 +318,17 @@ impl Reader {
                 Ok(PauseInterval {
                     since: r.get(0)?,
                     until: r.get(1)?,
+                    reason: PauseReason::from_column(r.get::<_, Option<String>>(2)?.as_deref()),
                 })
             })
             .at(&self.path)?;
         rows.collect::<Result<_, _>>().at(&self.path)
+    }
+
+    /// Checks the activity log's hash chain and the head file next to the database: every
+    /// entry as written, in order, none missing (see [`crate::audit`]).
+    pub fn verify_audit(&self) -> Result<crate::AuditReport, StoreError> {
+        crate::audit::verify(&self.conn, &self.path)
     }
 
     /// The newest `limit` activity-log entries, newest (last written) first. Entries of kinds

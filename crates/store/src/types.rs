@@ -65,10 +65,13 @@ pub enum ActivityKind {
     Upload,
     /// Enrollment and the choice to take part (or not).
     Participation,
+    /// The database could not be written for a while (a full disk) and writing resumed, or it
+    /// was repaired.
+    Storage,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 8] = [
+    pub const ALL: [ActivityKind; 9] = [
         Self::Pause,
         Self::Resume,
         Self::Delete,
@@ -77,6 +80,7 @@ impl ActivityKind {
         Self::Capture,
         Self::Upload,
         Self::Participation,
+        Self::Storage,
     ];
 
     /// The stable name kept in the database and shown in exports.
@@ -90,6 +94,7 @@ impl ActivityKind {
             Self::Capture => "capture",
             Self::Upload => "upload",
             Self::Participation => "participation",
+            Self::Storage => "storage",
         }
     }
 
@@ -197,6 +202,46 @@ pub struct Totals {
 pub struct PauseInterval {
     pub since: Micros,
     pub until: Option<Micros>,
+    pub reason: PauseReason,
+}
+
+/// Why recording was paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseReason {
+    /// The person paused (the tray, the dashboard, `glasshouse pause`).
+    #[default]
+    User,
+    /// The screen was locked; recording resumed by itself when it was unlocked.
+    ScreenLocked,
+}
+
+impl PauseReason {
+    /// How the reason reads in the dashboard and in `glasshouse status`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::User => "paused by you",
+            Self::ScreenLocked => "screen locked",
+        }
+    }
+
+    /// The value kept in the `pauses.reason` column (`NULL` for the person's own pauses, as
+    /// every pause before the column existed was).
+    pub(crate) fn column(self) -> Option<&'static str> {
+        match self {
+            Self::User => None,
+            Self::ScreenLocked => Some("screen_locked"),
+        }
+    }
+
+    /// Reads the column back; a value this version does not know counts as the person's pause,
+    /// which never resumes by itself.
+    pub(crate) fn from_column(value: Option<&str>) -> PauseReason {
+        match value {
+            Some("screen_locked") => Self::ScreenLocked,
+            _ => Self::User,
+        }
+    }
 }
 
 /// An application with stored events.

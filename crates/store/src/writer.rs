@@ -9,8 +9,23 @@
 //! one row per active (minute, window).
 //!
 //! A failed commit (a full disk, say) keeps the events in memory, is retried every
-//! [`RETRY_AFTER`], and is reported to the next caller that waits for the writer. Memory is bounded
-//! by [`MAX_BUFFERED`] events; beyond that new events are dropped and the drop is reported.
+//! [`RETRY_AFTER`], and is reported to the next caller that waits for the writer and in
+//! [`WriteHealth`] (`disk_full`), which the recorder shows as its state. Memory is bounded by
+//! [`MAX_BUFFERED`] events; beyond that new events are dropped and counted
+//! ([`WriteHealth::dropped`]). Commits are made in chunks of at most [`COMMIT_AT_EVENTS`] events,
+//! oldest first, so a retry costs at most one chunk's work and whatever fits is written. When a
+//! commit succeeds again the activity log says how long writing stopped, how many events waited
+//! in memory and how many were dropped.
+//!
+//! **Acknowledgement:** [`WriteHealth::committed`] (and [`crate::Store::committed`]) counts the
+//! events whose transaction has committed. Events are committed in the order they were appended,
+//! so the first `committed` events appended are in the database and survive the process being
+//! killed (SQLite's WAL with `synchronous = NORMAL` loses nothing to a process crash; only a
+//! power cut may lose the last commits).
+//!
+//! **Damaged files:** before its first write the writer runs `PRAGMA quick_check`; a database
+//! that fails it is never written to, and every command is answered with
+//! [`StoreError::Corrupt`], which points to `glasshouse repair`.
 //!
 //! Every delete ends with a truncating WAL checkpoint, so the old page versions holding the
 //! deleted bytes leave the disk. A reader in the middle of a long query holds that up: the
@@ -21,9 +36,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use glasshouse_core::model::{MICROS_PER_MINUTE, Micros, StoredEvent, Window, now_micros};
@@ -40,12 +55,12 @@ use crate::error::{SqlContext, StoreError};
 use crate::hourly::HourAcc;
 use crate::rollup::{hour_of_minute, minute_of};
 use crate::schema::BUSY_TIMEOUT;
-use crate::types::{ActivityKind, DeleteReport, Selection};
+use crate::types::{ActivityKind, DeleteReport, PauseReason, Selection};
 
 /// Commit at most this long after the first uncommitted event arrived (the promise is 250 ms).
 const COMMIT_EVERY: Duration = Duration::from_millis(200);
 /// Commit at once when this many events wait, to keep transactions and memory moderate.
-const COMMIT_AT_EVENTS: usize = 100_000;
+pub(crate) const COMMIT_AT_EVENTS: usize = 100_000;
 /// Events kept in memory while commits fail; about two hours of very busy input.
 const MAX_BUFFERED: usize = 1_000_000;
 /// Wait between retries of a failed commit.
@@ -59,6 +74,53 @@ const CHECKPOINT_RETRY_WAIT: Duration = Duration::from_millis(10);
 
 pub(crate) type Reply<T> = SyncSender<Result<T, StoreError>>;
 
+/// How the writer is doing, for status displays and for tests that must know what is committed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteHealth {
+    /// Events committed since the store was opened: the first `committed` events appended
+    /// through this store are in the database.
+    pub committed: u64,
+    /// Events appended and not committed yet (waiting for the next commit, or for disk space).
+    pub buffered: u64,
+    /// Events dropped since the store was opened, because commits failed for so long that the
+    /// memory limit was reached.
+    pub dropped: u64,
+    /// Commits fail because the disk (or the database's size limit) is full. Input is kept in
+    /// memory, up to a limit, and written once there is space again.
+    pub disk_full: bool,
+    /// Why commits fail, while they do (a sentence naming the file).
+    pub error: Option<String>,
+}
+
+/// What the writer shares with the store's handles.
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    committed: AtomicU64,
+    health: Mutex<WriteHealth>,
+}
+
+impl Progress {
+    pub(crate) fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn health(&self) -> WriteHealth {
+        let mut h = match self.health.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        h.committed = self.committed();
+        h
+    }
+
+    fn update(&self, f: impl FnOnce(&mut WriteHealth)) {
+        match self.health.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+}
+
 pub(crate) enum Cmd {
     Append(Vec<Emitted>),
     Flush(Reply<()>),
@@ -70,6 +132,7 @@ pub(crate) enum Cmd {
     Pause {
         since: Micros,
         until: Option<Micros>,
+        reason: PauseReason,
         reply: Reply<()>,
     },
     Log {
@@ -91,6 +154,13 @@ pub(crate) struct Writer {
     first_buffered: Option<Instant>,
     retry_at: Option<Instant>,
     dropped: u64,
+    /// Dropped since the store was opened (`dropped` is reset when a flush reports it).
+    dropped_total: u64,
+    /// Since when commits fail, and how many events were dropped when they started failing.
+    failing_since: Option<(Instant, u64)>,
+    /// Why the file was refused before the first write (it failed `PRAGMA quick_check`).
+    damaged: Option<String>,
+    progress: Arc<Progress>,
     /// Minutes that received segments since they were last compacted.
     dirty: BTreeSet<i64>,
     newest_minute: i64,
@@ -101,6 +171,11 @@ pub(crate) struct Writer {
 }
 
 pub(crate) fn run(mut w: Writer, rx: Receiver<Cmd>) {
+    w.check_at_start();
+    if w.damaged.is_some() {
+        refuse_all(&w, &rx);
+        return;
+    }
     loop {
         match rx.recv_timeout(w.next_wakeup()) {
             Ok(Cmd::Stop(reply)) => {
@@ -110,7 +185,11 @@ pub(crate) fn run(mut w: Writer, rx: Receiver<Cmd>) {
                 }
                 return;
             }
-            Ok(cmd) => w.handle(cmd),
+            Ok(cmd) => {
+                w.handle(cmd);
+                // A delete or batch change logged inside its transaction: record the new head.
+                crate::audit::publish_pending(&w.conn, &w.path);
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
                 let _ = w.shutdown();
@@ -121,11 +200,40 @@ pub(crate) fn run(mut w: Writer, rx: Receiver<Cmd>) {
     }
 }
 
+/// Answers every command of a writer whose file failed its check with that error; writes nothing.
+fn refuse_all(w: &Writer, rx: &Receiver<Cmd>) {
+    let err = || StoreError::Corrupt {
+        path: w.path.clone(),
+        reason: w.damaged.clone().unwrap_or_default(),
+    };
+    while let Ok(cmd) = rx.recv() {
+        match cmd {
+            Cmd::Append(_) => {}
+            Cmd::Flush(r) | Cmd::Pause { reply: r, .. } | Cmd::Log { reply: r, .. } => {
+                let _ = r.send(Err(err()));
+            }
+            Cmd::Delete { reply, .. } => {
+                let _ = reply.send(Err(err()));
+            }
+            Cmd::Batch { reply, .. } => {
+                let _ = reply.send(Err(err()));
+            }
+            Cmd::Stop(reply) => {
+                if let Some(r) = reply {
+                    let _ = r.send(Err(err()));
+                }
+                return;
+            }
+        }
+    }
+}
+
 impl Writer {
     pub(crate) fn new(
         conn: Connection,
         path: PathBuf,
         checkpoint_pending: Arc<AtomicBool>,
+        progress: Arc<Progress>,
     ) -> Writer {
         Writer {
             conn,
@@ -134,6 +242,10 @@ impl Writer {
             first_buffered: None,
             retry_at: None,
             dropped: 0,
+            dropped_total: 0,
+            failing_since: None,
+            damaged: None,
+            progress,
             dirty: BTreeSet::new(),
             newest_minute: i64::MIN,
             caches: Caches::default(),
@@ -157,17 +269,19 @@ impl Writer {
             Cmd::Pause {
                 since,
                 until,
+                reason,
                 reply,
             } => {
                 let r = self
                     .conn
                     .prepare_cached(
-                        "INSERT INTO pauses (since, until) VALUES (?1, ?2)
+                        "INSERT INTO pauses (since, until, reason) VALUES (?1, ?2, ?3)
                          ON CONFLICT (since) DO UPDATE SET until = excluded.until",
                     )
-                    .and_then(|mut s| s.execute(params![since, until]))
+                    .and_then(|mut s| s.execute(params![since, until, reason.column()]))
                     .map(drop)
                     .at(&self.path);
+                self.note_small_write(&r);
                 let _ = reply.send(r);
             }
             Cmd::Log {
@@ -175,7 +289,9 @@ impl Writer {
                 detail,
                 reply,
             } => {
-                let _ = reply.send(log_activity(&self.conn, &self.path, kind, &detail));
+                let r = log_activity(&self.conn, &self.path, kind, &detail);
+                self.note_small_write(&r);
+                let _ = reply.send(r);
             }
             Cmd::Batch { op, reply } => {
                 let _ = reply.send(self.batch(op));
@@ -196,12 +312,84 @@ impl Writer {
                 );
             }
             self.dropped += events.len() as u64;
+            self.dropped_total += events.len() as u64;
+            let dropped = self.dropped_total;
+            self.progress.update(|h| h.dropped = dropped);
             return;
         }
         if self.buffer.is_empty() {
             self.first_buffered = Some(Instant::now());
         }
         self.buffer.extend(events);
+        let buffered = self.buffer.len() as u64;
+        self.progress.update(|h| h.buffered = buffered);
+    }
+
+    /// Runs `PRAGMA quick_check` before anything is written: a damaged file is refused, so a
+    /// recorder never builds on (and never changes) a file `glasshouse repair` could salvage.
+    fn check_at_start(&mut self) {
+        let r: Result<Vec<String>, rusqlite::Error> = (|| {
+            let mut stmt = self.conn.prepare("PRAGMA quick_check(5)")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })();
+        let problem = match r {
+            Ok(lines) if lines.len() == 1 && lines[0] == "ok" => return,
+            Ok(lines) => lines.join("; "),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(path = %self.path.display(), problem, "the database failed its check; nothing is written to it");
+        self.damaged = Some(format!("SQLite's check found: {problem}"));
+    }
+
+    /// Follows the result of a small write (a pause, a log entry): a full disk shows in the
+    /// health; success while no events wait means writing works again.
+    fn note_small_write<T>(&mut self, r: &Result<T, StoreError>) {
+        match r {
+            Err(e @ StoreError::DiskFull { .. }) => self.failed(e),
+            Ok(_) if self.buffer.is_empty() && self.failing_since.is_some() => self.recovered(0),
+            _ => {}
+        }
+    }
+
+    /// Commits fail: shown in the health until one succeeds.
+    fn failed(&mut self, e: &StoreError) {
+        if self.failing_since.is_none() {
+            self.failing_since = Some((Instant::now(), self.dropped_total));
+        }
+        let (disk_full, message, buffered) = (
+            matches!(e, StoreError::DiskFull { .. }),
+            e.to_string(),
+            self.buffer.len() as u64,
+        );
+        self.progress.update(|h| {
+            h.disk_full = disk_full;
+            h.error = Some(message);
+            h.buffered = buffered;
+        });
+    }
+
+    /// A write succeeded after failures: clear the health and say in the activity log what
+    /// happened while writing stopped. `late` events that waited in memory were just written.
+    fn recovered(&mut self, late: u64) {
+        let Some((since, dropped_before)) = self.failing_since.take() else {
+            return;
+        };
+        let buffered = self.buffer.len() as u64;
+        self.progress.update(|h| {
+            h.disk_full = false;
+            h.error = None;
+            h.buffered = buffered;
+        });
+        let dropped = self.dropped_total - dropped_before;
+        let detail = format!(
+            "writing resumed after {:.1} s in which the database could not be written (disk full or another write error); {late} events that waited in memory were written, {dropped} were dropped",
+            since.elapsed().as_secs_f64()
+        );
+        tracing::info!(path = %self.path.display(), "{detail}");
+        if let Err(e) = log_activity(&self.conn, &self.path, ActivityKind::Storage, &detail) {
+            tracing::warn!(path = %self.path.display(), error = %e, "could not log that writing resumed");
+        }
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {
@@ -270,16 +458,42 @@ impl Writer {
         result
     }
 
-    /// Commits everything buffered. On failure the events stay buffered for a retry.
+    /// Commits everything buffered, oldest first, in chunks of at most [`COMMIT_AT_EVENTS`]. On
+    /// failure what was not committed stays buffered for a retry.
     fn commit(&mut self) -> Result<(), StoreError> {
-        if self.buffer.is_empty() {
-            return Ok(());
+        let failing = self.failing_since.is_some();
+        let mut written = 0u64;
+        while !self.buffer.is_empty() {
+            let n = self.buffer.len().min(COMMIT_AT_EVENTS);
+            if let Err(e) = self.commit_chunk(n) {
+                if written > 0 {
+                    tracing::info!(written, "part of the waiting input was written");
+                }
+                self.failed(&e);
+                return Err(e);
+            }
+            written += n as u64;
         }
-        match self.try_commit() {
+        if failing {
+            self.recovered(written);
+        } else {
+            self.progress.update(|h| h.buffered = 0);
+        }
+        Ok(())
+    }
+
+    /// Commits the oldest `n` buffered events in one transaction.
+    fn commit_chunk(&mut self, n: usize) -> Result<(), StoreError> {
+        match self.try_commit(n) {
             Ok(minutes) => {
-                self.buffer.clear();
-                self.buffer.shrink_to(COMMIT_AT_EVENTS);
-                self.first_buffered = None;
+                self.buffer.drain(..n);
+                self.progress
+                    .committed
+                    .fetch_add(n as u64, Ordering::AcqRel);
+                if self.buffer.is_empty() {
+                    self.buffer.shrink_to(COMMIT_AT_EVENTS);
+                    self.first_buffered = None;
+                }
                 self.retry_at = None;
                 if let Some(&newest) = minutes.last() {
                     self.newest_minute = self.newest_minute.max(newest);
@@ -301,19 +515,22 @@ impl Writer {
             Err(e) => {
                 self.caches.clear();
                 self.retry_at = Some(Instant::now() + RETRY_AFTER);
-                tracing::warn!(path = %self.path.display(), error = %e, buffered = self.buffer.len(), "commit failed; events kept in memory and retried");
+                if self.failing_since.is_none() {
+                    tracing::warn!(path = %self.path.display(), error = %e, buffered = self.buffer.len(), "commit failed; events kept in memory and retried every second");
+                }
                 Err(e)
             }
         }
     }
 
-    /// Writes the buffer in one transaction; returns the minutes it touched, in order.
-    fn try_commit(&mut self) -> Result<Vec<i64>, StoreError> {
+    /// Writes the oldest `n` buffered events in one transaction; returns the minutes it touched,
+    /// in order.
+    fn try_commit(&mut self, n: usize) -> Result<Vec<i64>, StoreError> {
         let path = &self.path;
         let tx = self.conn.unchecked_transaction().at(path)?;
         let mut groups: BTreeMap<(i64, i64), Vec<StoredEvent>> = BTreeMap::new();
         let mut last: Option<(*const Window, i64)> = None;
-        for (window, ev) in &self.buffer {
+        for (window, ev) in &self.buffer[..n] {
             let wid = match last {
                 Some((p, id)) if std::ptr::eq(p, Arc::as_ptr(window)) => id,
                 _ => {

@@ -11,8 +11,8 @@ use glasshouse_core::model::{
 };
 use glasshouse_core::policy::Emitted;
 use glasshouse_store::{
-    ActivityKind, CLICK_CELL_PX, ClickCell, Counts, ExportFilter, ExportRow, KeyCounts,
-    PauseInterval, Reader, Selection, Store, StoreError, synth,
+    ActivityKind, CLICK_CELL_PX, ClickCell, Counts, DbKey, ExportFilter, ExportRow, KeyCounts,
+    PauseInterval, PauseReason, Reader, Selection, Store, StoreError, synth,
 };
 
 const S: Micros = MICROS_PER_SEC;
@@ -64,13 +64,23 @@ fn export_all(r: &Reader) -> Vec<ExportRow> {
     export(r, &ExportFilter::default())
 }
 
-/// The database file and its WAL, as raw bytes.
+/// The key every test database is encrypted with.
+fn key() -> DbKey {
+    DbKey::from_bytes([7; 32])
+}
+
+/// A raw SQLite connection to a test database, keyed.
+fn keyed(path: &Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.execute_batch(&format!("PRAGMA key = \"x'{}'\"", "07".repeat(32)))
+        .unwrap();
+    c
+}
+
+/// Every page of the database file and of its WAL, free and old ones included, decrypted: what
+/// an owner of the key could read off the disk.
 fn raw_bytes(path: &Path) -> Vec<u8> {
-    let mut bytes = std::fs::read(path).unwrap_or_default();
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    bytes.extend(std::fs::read(PathBuf::from(wal)).unwrap_or_default());
-    bytes
+    glasshouse_store::raw::decrypted_pages(path, &key()).unwrap()
 }
 
 fn contains(hay: &[u8], needle: &str) -> bool {
@@ -290,7 +300,7 @@ fn append_in_steps(store: &Store, events: &[Emitted], step: Micros) {
 #[test]
 fn known_input_gives_exact_rollups() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     let ff = win("firefox", "Mail");
     let ff2 = win("Firefox", "Docs"); // same app, other spelling and window
     let term = win("xterm", "bash");
@@ -413,7 +423,7 @@ fn known_input_gives_exact_rollups() {
 #[test]
 fn export_gives_back_exactly_what_was_stored_in_time_order() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     let a = win("a", "A title");
     let b = win("b", "");
     let ex = Arc::new(Window::excluded());
@@ -493,7 +503,7 @@ fn export_gives_back_exactly_what_was_stored_in_time_order() {
 #[test]
 fn rollups_after_deletes_equal_a_recomputation() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     let mut day = synth::workday(DAY, 3, 0.03);
     // The synthetic day types at the full level: add keys stored at the other levels, and
     // clicks off the left and top edges.
@@ -589,7 +599,7 @@ fn rollups_after_deletes_equal_a_recomputation() {
 fn check_canary_is_gone(sel: impl Fn(Micros) -> Selection, label: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -677,7 +687,7 @@ fn deleted_all_is_gone_from_the_files() {
 fn events_deleted_before_their_commit_never_reach_the_disk() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     let kept = win("editor", "kept");
     store.append(vec![ev(&kept, DAY, typed("k"))]);
     store.flush().unwrap();
@@ -695,7 +705,7 @@ fn events_deleted_before_their_commit_never_reach_the_disk() {
 #[test]
 fn retention_deletes_what_is_older() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     let w = win("editor", "doc");
     let day = 24 * H;
     let now = DAY + 30 * day;
@@ -733,13 +743,17 @@ fn retention_deletes_what_is_older() {
 #[test]
 fn pauses_are_upserted_and_found_by_overlap() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     store.record_pause(100, None).unwrap();
     store.record_pause(300, Some(400)).unwrap();
     store.record_pause(100, Some(200)).unwrap();
     store.record_pause(1000, None).unwrap();
     let r = store.reader().unwrap();
-    let p = |since, until| PauseInterval { since, until };
+    let p = |since, until| PauseInterval {
+        since,
+        until,
+        reason: PauseReason::User,
+    };
     assert_eq!(
         r.pauses(0, 2000).unwrap(),
         vec![p(100, Some(200)), p(300, Some(400)), p(1000, None)]
@@ -750,12 +764,27 @@ fn pauses_are_upserted_and_found_by_overlap() {
     // Deleting everything keeps pauses: they are not input.
     store.delete(Selection::All).unwrap();
     assert_eq!(r.pauses(0, 2000).unwrap().len(), 3);
+    // A screen-lock pause keeps its reason; updating its end keeps it too.
+    store
+        .record_pause_for(3000, None, PauseReason::ScreenLocked)
+        .unwrap();
+    store
+        .record_pause_for(3000, Some(3500), PauseReason::ScreenLocked)
+        .unwrap();
+    assert_eq!(
+        r.pauses(2999, 3001).unwrap().pop(),
+        Some(PauseInterval {
+            since: 3000,
+            until: Some(3500),
+            reason: PauseReason::ScreenLocked,
+        })
+    );
 }
 
 #[test]
 fn activity_log_is_newest_first() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     for (i, kind) in ActivityKind::ALL.into_iter().enumerate() {
         store.log(kind, &format!("entry {i}")).unwrap();
     }
@@ -765,10 +794,11 @@ fn activity_log_is_newest_first() {
     assert_eq!(
         details,
         vec![
-            "entry 7", "entry 6", "entry 5", "entry 4", "entry 3", "entry 2", "entry 1", "entry 0"
+            "entry 8", "entry 7", "entry 6", "entry 5", "entry 4", "entry 3", "entry 2", "entry 1",
+            "entry 0"
         ]
     );
-    assert_eq!(log[0].kind, ActivityKind::Participation);
+    assert_eq!(log[0].kind, ActivityKind::Storage);
     assert!(log.windows(2).all(|w| w[0].ts >= w[1].ts));
     assert_eq!(r.activity(2).unwrap().len(), 2);
     for k in ActivityKind::ALL {
@@ -790,8 +820,8 @@ fn check_refused(path: &Path, what: fn(&StoreError) -> bool) {
     let before = fingerprint(path);
     for attempt in ["store", "reader"] {
         let err = match attempt {
-            "store" => Store::open(path).map(drop).unwrap_err(),
-            _ => Reader::open(path).map(drop).unwrap_err(),
+            "store" => Store::open(path, &key()).map(drop).unwrap_err(),
+            _ => Reader::open(path, &key()).map(drop).unwrap_err(),
         };
         assert!(what(&err), "{attempt}: unexpected error {err:?}");
         let msg = err.to_string();
@@ -812,18 +842,18 @@ fn files_that_are_not_ours_are_refused_and_untouched() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     std::fs::write(&path, &noise).unwrap();
-    check_refused(&path, |e| matches!(e, StoreError::Foreign { .. }));
+    check_refused(&path, |e| matches!(e, StoreError::WrongKey { .. }));
 
     // Another application's SQLite database.
     std::fs::remove_file(&path).unwrap();
     {
-        let c = rusqlite::Connection::open(&path).unwrap();
+        let c = keyed(&path);
         c.execute_batch("CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine');")
             .unwrap();
     }
     check_refused(&path, |e| matches!(e, StoreError::Foreign { .. }));
     assert!(
-        Store::open(&path)
+        Store::open(&path, &key())
             .unwrap_err()
             .to_string()
             .contains("SQLite database without the Glasshouse mark")
@@ -831,7 +861,7 @@ fn files_that_are_not_ours_are_refused_and_untouched() {
 
     // Ours, but cut off.
     std::fs::remove_file(&path).unwrap();
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     store.append(synth::workday(DAY, 5, 0.005));
     store.close().unwrap();
     let full = std::fs::read(&path).unwrap();
@@ -843,7 +873,7 @@ fn files_that_are_not_ours_are_refused_and_untouched() {
     // Ours, from a newer version.
     std::fs::write(&path, &full).unwrap();
     {
-        let c = rusqlite::Connection::open(&path).unwrap();
+        let c = keyed(&path);
         c.pragma_update(None, "user_version", 99).unwrap();
     }
     check_refused(&path, |e| matches!(e, StoreError::TooNew { found: 99, .. }));
@@ -853,7 +883,7 @@ fn files_that_are_not_ours_are_refused_and_untouched() {
 fn a_missing_file_is_a_clear_error_for_readers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("glasshouse.db");
-    let err = Reader::open(&path).unwrap_err();
+    let err = Reader::open(&path, &key()).unwrap_err();
     assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
     assert!(!path.exists(), "a reader must not create the file");
 }
@@ -863,7 +893,7 @@ fn reopening_keeps_everything_and_the_folder_is_private() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
     let day = synth::workday(DAY, 6, 0.01);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     append_in_steps(&store, &day, 30 * S);
     store.record_pause(DAY, Some(DAY + M)).unwrap();
     store
@@ -875,7 +905,7 @@ fn reopening_keeps_everything_and_the_folder_is_private() {
     drop(r);
     store.close().unwrap();
 
-    let r = Reader::open(&path).unwrap();
+    let r = Reader::open(&path, &key()).unwrap();
     assert_eq!(export_all(&r), rows);
     assert_eq!(r.minute_rollups(Micros::MIN, Micros::MAX).unwrap(), minutes);
     assert_eq!(r.pauses(Micros::MIN, Micros::MAX).unwrap().len(), 1);
@@ -883,11 +913,11 @@ fn reopening_keeps_everything_and_the_folder_is_private() {
     drop(r);
 
     // Appending after a reopen continues the same minutes and counts correctly.
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     let w = win("late", "t");
     store.append(vec![ev(&w, day[100].1.ts, mv(5, 5))]);
     drop(store); // dropping the last handle commits too
-    let r = Reader::open(&path).unwrap();
+    let r = Reader::open(&path, &key()).unwrap();
     assert_eq!(r.event_count().unwrap(), rows.len() as u64 + 1);
     check_rollups(&r);
 
@@ -903,7 +933,7 @@ fn reopening_keeps_everything_and_the_folder_is_private() {
 #[test]
 fn appends_are_committed_without_a_flush() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     let r = store.reader().unwrap();
     store.append(vec![ev(&win("a", "b"), DAY, typed("x"))]);
     let start = std::time::Instant::now();
@@ -928,7 +958,7 @@ fn appends_are_committed_without_a_flush() {
 fn check_bytes_per_event(scale: f64, step: Micros) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     let day = synth::workday(DAY, 42, scale);
     let start = std::time::Instant::now();
     append_in_steps(&store, &day, step);
@@ -1019,7 +1049,7 @@ fn heavy_workday_committed_every_second() {
 fn a_reader_holding_up_the_checkpoint_only_delays_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     let secret = win("secretapp", "HeldUpCanaryTitle");
     store.append(synth::workday(DAY, 12, 0.005));
     store.append(vec![ev(&secret, DAY + 5 * M, typed("HeldUpCanaryText"))]);
@@ -1059,7 +1089,7 @@ fn handles_can_cross_threads() {
 #[test]
 fn keys_clicks_and_pointer_extent_of_known_input() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     let ed = win("editor", "a");
     let term = win("xterm", "b");
     let ex = Arc::new(Window::excluded());
@@ -1219,7 +1249,7 @@ fn keys_clicks_and_pointer_extent_of_known_input() {
 #[test]
 fn count_previews_exactly_what_a_delete_removes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     let w = win("Editor", "doc");
     let other = win("mail", "inbox");
     let ex = Arc::new(Window::excluded());
@@ -1288,7 +1318,7 @@ fn count_previews_exactly_what_a_delete_removes() {
 #[test]
 fn recent_gives_the_newest_events_oldest_first() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     let r = store.reader().unwrap();
     assert_eq!(r.recent(10).unwrap(), vec![]);
     let a = win("a", "one");
@@ -1340,7 +1370,7 @@ fn recent_gives_the_newest_events_oldest_first() {
 fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     let w = win("editor", "doc");
     let mut day = synth::workday(DAY, 21, 0.02);
     day.push(ev(
@@ -1359,7 +1389,7 @@ fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
     ));
     append_in_steps(&store, &day, 30 * S);
     store.close().unwrap();
-    let r = Reader::open(&path).unwrap();
+    let r = Reader::open(&path, &key()).unwrap();
     let rows = export_all(&r);
     let keys = r.key_counts(Micros::MIN, Micros::MAX).unwrap();
     let cells = r.click_cells(Micros::MIN, Micros::MAX).unwrap();
@@ -1377,10 +1407,13 @@ fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
             .unwrap()
     };
     {
-        let c = rusqlite::Connection::open(&path).unwrap();
+        let c = keyed(&path);
         c.execute_batch(
             "DROP TABLE key_rollups; DROP TABLE click_rollups; DROP TABLE pointer_rollups;
-             DROP TABLE batches; PRAGMA user_version = 1;",
+             DROP TABLE batches; DROP TABLE audit_anchor; DROP INDEX IF EXISTS activity_by_seq;
+             ALTER TABLE activity DROP COLUMN seq; ALTER TABLE activity DROP COLUMN prev;
+             ALTER TABLE activity DROP COLUMN hash; ALTER TABLE pauses DROP COLUMN reason;
+             PRAGMA user_version = 1;",
         )
         .unwrap();
         assert_eq!(
@@ -1397,20 +1430,20 @@ fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
         );
     }
     // A reader does not upgrade; it says what to do.
-    let err = Reader::open(&path).unwrap_err();
+    let err = Reader::open(&path, &key()).unwrap_err();
     assert!(
         matches!(
             err,
             StoreError::Outdated {
                 found: 1,
-                known: 3,
+                known: 5,
                 ..
             }
         ),
         "{err:?}"
     );
 
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     let r = store.reader().unwrap();
     assert_eq!(export_all(&r), rows);
     assert_eq!(r.key_counts(Micros::MIN, Micros::MAX).unwrap(), keys);
@@ -1428,12 +1461,21 @@ fn a_version_1_database_is_upgraded_and_its_new_rollups_filled() {
     check_rollups(&r);
     drop(r);
     store.close().unwrap();
-    let c = rusqlite::Connection::open(&path).unwrap();
+    let c = keyed(&path);
     let version: i64 = c
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
-    assert_eq!(tables(&c).len(), 11);
+    assert_eq!(version, 5);
+    assert_eq!(tables(&c).len(), 12);
+    drop(c);
+    // The activity log of the old file is chained by the upgrade and verifies.
+    assert!(
+        Reader::open(&path, &key())
+            .unwrap()
+            .verify_audit()
+            .unwrap()
+            .is_intact()
+    );
 }
 
 fn wal_of(path: &Path) -> PathBuf {
@@ -1450,7 +1492,7 @@ fn a_held_up_checkpoint_completes_while_input_never_stops() {
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     let secret = win("secretapp", "BusyCanaryTitle");
     // Little data, so that SQLite's own automatic checkpoint (at 1,000 pages of WAL) is not what
     // removes the bytes.
@@ -1474,9 +1516,7 @@ fn a_held_up_checkpoint_completes_while_input_never_stops() {
         })
     };
     // A reader (a dashboard, say) holds a read transaction open across the delete.
-    let held =
-        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
+    let held = keyed(&path);
     held.execute_batch("BEGIN").unwrap();
     let _: i64 = held
         .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
@@ -1512,21 +1552,22 @@ fn a_stale_wal_without_its_database_is_refused_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("glasshouse.db");
     let wal = wal_of(&path);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     store.append(vec![ev(&win("a", "b"), DAY, typed("StaleWalCanary"))]);
     store.flush().unwrap();
     let wal_bytes = std::fs::read(&wal).unwrap();
-    assert!(contains(&wal_bytes, "StaleWalCanary"), "control");
     store.close().unwrap();
     std::fs::remove_file(&path).unwrap();
     let _ = std::fs::remove_file(&wal);
     std::fs::write(&wal, &wal_bytes).unwrap();
+    // With the database gone, the decrypted pages are the WAL's alone.
+    assert!(contains(&raw_bytes(&path), "StaleWalCanary"), "control");
 
     for db_file in [None, Some(&b""[..])] {
         if let Some(bytes) = db_file {
             std::fs::write(&path, bytes).unwrap();
         }
-        let err = Store::open(&path).map(drop).unwrap_err();
+        let err = Store::open(&path, &key()).map(drop).unwrap_err();
         assert!(
             matches!(&err, StoreError::StaleWal { wal: w } if *w == wal),
             "{err:?}"
@@ -1553,7 +1594,7 @@ fn a_stale_wal_without_its_database_is_refused_and_kept() {
     }
     // Moved away, the way is free.
     std::fs::rename(&wal, dir.path().join("old-wal")).unwrap();
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     assert_eq!(store.reader().unwrap().event_count().unwrap(), 0);
     store.close().unwrap();
     assert!(!contains(&raw_bytes(&path), "StaleWalCanary"));
@@ -1562,7 +1603,7 @@ fn a_stale_wal_without_its_database_is_refused_and_kept() {
 #[test]
 fn retention_that_deletes_nothing_logs_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db(&dir)).unwrap();
+    let store = Store::open(&db(&dir), &key()).unwrap();
     let now = DAY + 30 * 24 * H;
     store.append(vec![ev(&win("editor", "doc"), now - H, typed("a"))]);
     let report = store.apply_retention(7, now).unwrap();
@@ -1582,7 +1623,7 @@ fn retention_that_deletes_nothing_logs_nothing() {
 fn close_leaves_an_empty_wal_even_with_a_reader_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = db(&dir);
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &key()).unwrap();
     store.append(synth::workday(DAY, 3, 0.005));
     store.flush().unwrap();
     let r = store.reader().unwrap();
