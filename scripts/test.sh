@@ -22,6 +22,10 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+# Includes a short seeded run of every fuzz target (crates/fuzz/tests/short.rs).
+
+echo "== cargo audit (offline, against the vendored advisory database)"
+scripts/audit.sh
 
 # The .deb: a release build through the Tauri bundler, installed with dpkg, then the installed
 # binary must run. Slow (a release build), so only in CI or when asked.

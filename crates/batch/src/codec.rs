@@ -222,6 +222,10 @@ fn pretty(json: &str) -> String {
                 }
             }
             b':' => out.push_str(": "),
+            // Whitespace between tokens (a document `decode` accepts need not be compact): the
+            // layout is made here, so it goes; left in, the number branch below would read on
+            // into the next string and split it at its colons.
+            b' ' | b'\n' | b'\t' | b'\r' => {}
             _ => {
                 // A number, `true`, `false` or `null`: ASCII up to the next delimiter.
                 let start = i;
@@ -251,6 +255,18 @@ mod tests {
         assert_eq!(a, b);
         assert!(p.contains("\"a\": [1, 2, 3]"), "{p}");
         assert!(p.contains("\"e\": [\n    {\"f\": null},\n    {\n"), "{p}");
+    }
+
+    #[test]
+    fn pretty_keeps_a_document_that_was_not_compact() {
+        // Found by glasshouse-fuzz: whitespace before a string made the colons inside the
+        // string look like separators ("10:00:00Z" became "10: 00: 00Z").
+        let json = "{\"window\": {\"end\": \"2026-03-02T10:00:00Z\",\n  \"n\" : [1 , 2]},\t\"t\":\r\n\"a: b, c\"}";
+        let p = pretty(json);
+        let a: serde_json::Value = serde_json::from_str(json).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&p).unwrap();
+        assert_eq!(a, b, "{p}");
+        assert!(p.contains("\"2026-03-02T10:00:00Z\""), "{p}");
     }
 
     #[test]
