@@ -99,10 +99,7 @@ impl Launcher {
     /// Writes the key, in hex, to the new dashboard's standard input and closes it.
     fn hand_key(&self, mut child: Child) -> std::io::Result<Child> {
         use std::io::Write;
-        let mut line = zeroize::Zeroizing::new(String::with_capacity(65));
-        for b in self.key.as_bytes() {
-            line.push_str(&format!("{b:02x}"));
-        }
+        let mut line = self.key.to_hex();
         line.push('\n');
         let written = match child.stdin.take() {
             Some(mut stdin) => stdin.write_all(line.as_bytes()),

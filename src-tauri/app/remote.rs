@@ -95,24 +95,11 @@ fn read_key() -> Result<DbKey, AppError> {
         .lock()
         .read_line(&mut line)
         .map_err(|e| AppError::Usage(format!("cannot read the key on standard input: {e}")))?;
-    let hex = line.trim();
-    let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
-    let ok = hex.len() == 64
-        && bytes.iter_mut().enumerate().all(|(i, b)| {
-            match hex.get(2 * i..2 * i + 2).map(|h| u8::from_str_radix(h, 16)) {
-                Some(Ok(v)) => {
-                    *b = v;
-                    true
-                }
-                _ => false,
-            }
-        });
-    if !ok {
-        return Err(AppError::Usage(
+    DbKey::from_hex(line.trim()).ok_or_else(|| {
+        AppError::Usage(
             "--key-from-stdin expects the database key as 64 hex digits on standard input".into(),
-        ));
-    }
-    Ok(DbKey::from_bytes(*bytes))
+        )
+    })
 }
 
 /// Follows the recorder's pushes and re-emits them to the window, until the recorder says it is

@@ -33,6 +33,28 @@ impl DbKey {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// The key as 64 lowercase hex digits, wiped when dropped: how it is handed to SQLCipher,
+    /// to a keyring, or to another process.
+    pub fn to_hex(&self) -> Zeroizing<String> {
+        let mut s = Zeroizing::new(String::with_capacity(64));
+        push_hex(&mut s, self.as_bytes());
+        s
+    }
+
+    /// A key from exactly 64 hex digits (either case); `None` for anything else.
+    pub fn from_hex(hex: &str) -> Option<DbKey> {
+        let hex = hex.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        for (b, pair) in bytes.iter_mut().zip(hex.chunks_exact(2)) {
+            let digit = |c: u8| char::from(c).to_digit(16);
+            *b = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?;
+        }
+        Some(DbKey::from_bytes(*bytes))
+    }
 }
 
 impl std::fmt::Debug for DbKey {
@@ -45,7 +67,7 @@ impl std::fmt::Debug for DbKey {
 pub(crate) fn apply(conn: &Connection, key: &DbKey, path: &Path) -> Result<(), StoreError> {
     let mut sql = Zeroizing::new(String::with_capacity(80));
     sql.push_str("PRAGMA key = \"x'");
-    push_hex(&mut sql, key.as_bytes());
+    sql.push_str(&key.to_hex());
     sql.push_str("'\"");
     conn.execute_batch(&sql).at(path)
 }
@@ -261,5 +283,25 @@ mod tests {
         let mut s = String::new();
         push_hex(&mut s, &[0x00, 0x0f, 0xa5, 0xff]);
         assert_eq!(s, "000fa5ff");
+        let mut bytes = [0u8; 32];
+        bytes[0] = 0xab;
+        bytes[31] = 0x09;
+        let key = DbKey::from_bytes(bytes);
+        let hex = key.to_hex();
+        assert_eq!(&hex[..2], "ab");
+        assert_eq!(&hex[62..], "09");
+        assert_eq!(DbKey::from_hex(&hex).unwrap().as_bytes(), &bytes);
+        assert_eq!(
+            DbKey::from_hex(&hex.to_uppercase()).unwrap().as_bytes(),
+            &bytes
+        );
+        for bad in [
+            "",
+            &hex[..62],
+            "zz".repeat(32).as_str(),
+            &format!("{}0", &*hex),
+        ] {
+            assert!(DbKey::from_hex(bad).is_none(), "{bad:?}");
+        }
     }
 }

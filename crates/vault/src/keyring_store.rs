@@ -6,7 +6,6 @@ use glasshouse_store::DbKey;
 use zeroize::Zeroizing;
 
 use crate::VaultError;
-use crate::passphrase::unhex;
 
 /// The keyring's service name for Glasshouse's entries; the account is the data folder's path.
 const SERVICE: &str = "Glasshouse database key";
@@ -107,19 +106,14 @@ pub(crate) fn load(keyring: &dyn Keyring, dir: &Path) -> Result<DbKey, VaultErro
         .ok_or_else(|| VaultError::KeyringEntryMissing {
             dir: dir.to_owned(),
         })?;
-    let bytes = Zeroizing::new(unhex(secret.trim()).unwrap_or_default());
-    let arr: [u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| VaultError::KeyringMismatch {
-            dir: dir.to_owned(),
-        })?;
-    Ok(DbKey::from_bytes(arr))
+    DbKey::from_hex(secret.trim()).ok_or_else(|| VaultError::KeyringMismatch {
+        dir: dir.to_owned(),
+    })
 }
 
 /// Keeps the key of `dir` in the keyring and reads it back (some keyrings accept and drop).
 pub(crate) fn store(keyring: &dyn Keyring, dir: &Path, key: &DbKey) -> Result<(), VaultError> {
-    let hex = Zeroizing::new(crate::keyfile::hex(key.as_bytes()));
+    let hex = key.to_hex();
     let no_keyring = || VaultError::NoKeyring {
         dir: dir.to_owned(),
     };
