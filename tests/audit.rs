@@ -9,16 +9,7 @@ use crate::util::{App, XSession, x_available};
 /// The app's database, opened for writing with SQLite as anyone with the person's access to the
 /// file (and its key) could. The one place that knows how to open it.
 fn open_db(app: &App) -> rusqlite::Connection {
-    let c = rusqlite::Connection::open(app.data_dir().join("glasshouse.db")).unwrap();
-    let hex: String = app
-        .key()
-        .as_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    c.execute_batch(&format!("PRAGMA key = \"x'{hex}'\""))
-        .unwrap();
-    c
+    glasshouse_store::raw::open_keyed(&app.data_dir().join("glasshouse.db"), &app.key()).unwrap()
 }
 
 fn verify(app: &App) -> (Option<i32>, String, String) {

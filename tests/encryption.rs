@@ -190,9 +190,7 @@ fn a_database_of_an_earlier_version_is_encrypted_once() {
         .unwrap();
     store.close().unwrap();
     {
-        let c = rusqlite::Connection::open(&staging).unwrap();
-        c.execute_batch(&format!("PRAGMA key = \"x'{}'\"", "09".repeat(32)))
-            .unwrap();
+        let c = glasshouse_store::raw::open_keyed(&staging, &staging_key).unwrap();
         let version: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();

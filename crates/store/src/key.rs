@@ -13,6 +13,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use rusqlite::{Connection, OpenFlags};
 use zeroize::Zeroizing;
@@ -65,11 +66,42 @@ impl std::fmt::Debug for DbKey {
 
 /// Gives `conn` its key. Must be the first statement on a connection to an encrypted file.
 pub(crate) fn apply(conn: &Connection, key: &DbKey, path: &Path) -> Result<(), StoreError> {
+    wait_for_sqlcipher();
     let mut sql = Zeroizing::new(String::with_capacity(80));
     sql.push_str("PRAGMA key = \"x'");
     sql.push_str(&key.to_hex());
     sql.push_str("'\"");
     conn.execute_batch(&sql).at(path)
+}
+
+/// Waits, once per process, until SQLCipher has set itself up, and quiets its own logging.
+///
+/// SQLite marks itself initialised before it runs SQLCipher's set-up (`SQLITE_EXTRA_INIT`), so
+/// a thread opening its first connection while another thread's first connection is still in
+/// that set-up is refused every key ("An error occurred with PRAGMA key"). Keying an in-memory
+/// database shows when the set-up is done; every keyed connection of the store waits for that.
+///
+/// SQLCipher also prints its own lines on stderr ("hmac check failed for pgno=1") when a key
+/// does not fit or a page is damaged; the store reports both as typed errors in its own words,
+/// so that process-wide log is turned off.
+fn wait_for_sqlcipher() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let probe = || -> rusqlite::Result<()> {
+            let conn = Connection::open_in_memory()?;
+            conn.execute_batch(&format!("PRAGMA key = \"x'{}'\"", "00".repeat(32)))?;
+            conn.execute_batch("PRAGMA cipher_log_level = NONE")
+        };
+        // The set-up takes well under a millisecond; two seconds means something else is wrong,
+        // and the real connection's own error will then say what.
+        for _ in 0..2000 {
+            match probe() {
+                Ok(()) => return,
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+            }
+        }
+        tracing::warn!("SQLCipher did not finish setting itself up within two seconds");
+    });
 }
 
 fn push_hex(out: &mut String, bytes: &[u8]) {

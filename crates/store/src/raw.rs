@@ -10,11 +10,15 @@
 //! 16-byte IV and a 64-byte HMAC; the bytes before the reserve are AES-256-CBC with the raw key
 //! (page 1 starts with the file's 16-byte salt, in clear). A WAL frame is a 24-byte header and one
 //! such page.
+//!
+//! [`open_keyed`] is the other way in: a plain SQLite connection to the file with its key, as
+//! anyone holding the key could open it (tests edit rows behind the store's back with it).
 
 use std::path::Path;
 
 use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::NoPadding};
 
+use crate::error::{SqlContext, StoreError};
 use crate::key::{DbKey, sibling};
 
 const PAGE: usize = 4096;
@@ -24,6 +28,14 @@ const WAL_HEADER: usize = 32;
 const FRAME_HEADER: usize = 24;
 
 type Decryptor = cbc::Decryptor<aes::Aes256>;
+
+/// A read-write SQLite connection to the database at `path`, keyed with `key`, bypassing the
+/// store: no schema check, no writer thread, no audit chain.
+pub fn open_keyed(path: &Path, key: &DbKey) -> Result<rusqlite::Connection, StoreError> {
+    let conn = rusqlite::Connection::open(path).at(path)?;
+    crate::key::apply(&conn, key, path)?;
+    Ok(conn)
+}
 
 /// The plaintext of every page of the database at `path` and of every frame of its `-wal`, in
 /// file order (page 1 without its salt; the WAL's headers left out). Pages that do not decrypt

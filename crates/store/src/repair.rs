@@ -83,9 +83,6 @@ pub fn open_source(path: &Path, key: &DbKey, write: bool) -> Result<Connection, 
     let conn = Connection::open_with_flags(path, flags).at(path)?;
     if !plain {
         crate::key::apply(&conn, key, path)?;
-        // Damaged pages fail their authentication: that is reported in our own words, not
-        // as SQLCipher's log lines on the terminal.
-        let _ = conn.execute_batch("PRAGMA cipher_log_level = NONE;");
     }
     conn.busy_timeout(BUSY_TIMEOUT).at(path)?;
     if !write {

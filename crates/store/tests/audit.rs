@@ -12,10 +12,7 @@ fn key() -> DbKey {
 
 /// A raw SQLite connection to the database, keyed: what someone who can write the file has.
 fn raw(path: &Path) -> rusqlite::Connection {
-    let c = rusqlite::Connection::open(path).unwrap();
-    c.execute_batch(&format!("PRAGMA key = \"x'{}'\"", "07".repeat(32)))
-        .unwrap();
-    c
+    glasshouse_store::raw::open_keyed(path, &key()).unwrap()
 }
 
 /// A closed database whose log has `n` entries: settings changes, then a delete (logged inside

@@ -144,9 +144,7 @@ fn a_wrong_key_is_a_clear_error_and_changes_nothing() {
 
 /// Writes what a version before encryption left: the same database, unencrypted.
 fn make_plaintext(encrypted: &Path, plain: &Path) {
-    let c = rusqlite::Connection::open(encrypted).unwrap();
-    c.execute_batch(&format!("PRAGMA key = \"x'{}'\"", "07".repeat(32)))
-        .unwrap();
+    let c = glasshouse_store::raw::open_keyed(encrypted, &key()).unwrap();
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();

@@ -71,10 +71,7 @@ fn key() -> DbKey {
 
 /// A raw SQLite connection to a test database, keyed.
 fn keyed(path: &Path) -> rusqlite::Connection {
-    let c = rusqlite::Connection::open(path).unwrap();
-    c.execute_batch(&format!("PRAGMA key = \"x'{}'\"", "07".repeat(32)))
-        .unwrap();
-    c
+    glasshouse_store::raw::open_keyed(path, &key()).unwrap()
 }
 
 /// Every page of the database file and of its WAL, free and old ones included, decrypted: what
