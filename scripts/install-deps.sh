@@ -7,14 +7,16 @@ set -euo pipefail
 
 # The tray app links WebKitGTK (webkit2gtk 4.1, which pulls GTK 3) and loads the Ayatana
 # AppIndicator library for its tray icon; capture links libX11, libXtst and libXi; the encrypted
-# store (SQLCipher, built with the crate) uses the system's OpenSSL libcrypto.
-build=(build-essential pkg-config libx11-dev libxtst-dev libxi-dev libssl-dev
+# store (SQLCipher, built with the crate) uses the system's OpenSSL libcrypto; the keyring client
+# and capture's screen lock watcher use libdbus.
+build=(build-essential pkg-config libx11-dev libxtst-dev libxi-dev libssl-dev libdbus-1-dev
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev)
 # webkit2gtk-driver is WebKitWebDriver, which tauri-driver drives in the dashboard test;
 # chromium and chromium-driver (chromedriver) drive the collector's manager page test.
 # xset and i3lock lock the test X server's screen (the screen-lock test); gnome-keyring and
-# secret-tool are the desktop keyring of the encryption test.
-test=(xvfb xauth xdotool openbox xterm dbus-x11 x11-utils x11-xserver-utils i3lock
+# secret-tool are the desktop keyring of the encryption test; dbus-daemon runs their private
+# session buses.
+test=(xvfb xauth xdotool openbox xterm dbus-x11 dbus-daemon x11-utils x11-xserver-utils i3lock
   gnome-keyring libsecret-tools webkit2gtk-driver fonts-dejavu-core chromium chromium-driver)
 # Node.js runs the Tauri CLI (npx) that builds the .deb (scripts/bundle.sh asks for this set only
 # when npx is missing, so a Node.js from elsewhere is left alone).

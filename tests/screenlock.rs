@@ -159,3 +159,217 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// A private session bus (`dbus-daemon`), ended on drop.
+struct SessionBus {
+    daemon: Child,
+    address: String,
+}
+
+impl SessionBus {
+    fn start() -> SessionBus {
+        use std::io::BufRead;
+        let mut daemon = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon");
+        let mut line = String::new();
+        std::io::BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("dbus-daemon prints its address");
+        assert!(line.starts_with("unix:"), "dbus-daemon said {line:?}");
+        SessionBus {
+            daemon,
+            address: line.trim().to_owned(),
+        }
+    }
+
+    fn connect(&self) -> std::sync::Arc<dbus::blocking::SyncConnection> {
+        let mut channel = dbus::channel::Channel::open_private(&self.address).unwrap();
+        channel.register().unwrap();
+        std::sync::Arc::new(channel.into())
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+const SAVER: &str = "org.freedesktop.ScreenSaver";
+const SAVER_PATH: &str = "/org/freedesktop/ScreenSaver";
+
+/// A desktop's screen saver service as GNOME's or KDE's session offers it: owns
+/// `org.freedesktop.ScreenSaver`, answers `GetActive`, sends `ActiveChanged`. It leaves the bus
+/// on drop.
+struct ScreenSaverService {
+    conn: std::sync::Arc<dbus::blocking::SyncConnection>,
+    active: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ScreenSaverService {
+    fn start(bus: &SessionBus) -> ScreenSaverService {
+        use dbus::channel::{MatchingReceiver, Sender};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let conn = bus.connect();
+        conn.request_name(SAVER, false, true, true).unwrap();
+        let active = std::sync::Arc::new(AtomicBool::new(false));
+        let answer = std::sync::Arc::clone(&active);
+        conn.start_receive(
+            dbus::message::MatchRule::new_method_call(),
+            Box::new(move |msg, conn| {
+                if msg.member().as_deref() == Some("GetActive") {
+                    let _ = conn.send(msg.method_return().append1(answer.load(Ordering::SeqCst)));
+                }
+                true
+            }),
+        );
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (conn, stop) = (std::sync::Arc::clone(&conn), std::sync::Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let _ = conn.process(Duration::from_millis(50));
+                }
+            })
+        };
+        ScreenSaverService {
+            conn,
+            active,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The lock comes (`true`) or goes, and the service says so.
+    fn set_active(&self, active: bool) {
+        self.active
+            .store(active, std::sync::atomic::Ordering::SeqCst);
+        send_active_changed(&self.conn, active);
+    }
+}
+
+impl Drop for ScreenSaverService {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn send_active_changed(conn: &dbus::blocking::SyncConnection, active: bool) {
+    use dbus::channel::Sender;
+    let signal = dbus::Message::new_signal(SAVER_PATH, SAVER, "ActiveChanged")
+        .unwrap()
+        .append1(active);
+    conn.send(signal).unwrap();
+    conn.channel().flush();
+}
+
+/// A desktop's own screen locker (GNOME Shell's, KDE's), which the X screen saver knows nothing
+/// of, announces the lock on the session bus: recording pauses and what is typed is not stored;
+/// a forged "unlocked" from another client of the bus is not believed; the service's own
+/// "unlocked" resumes recording, and so does the service leaving the bus.
+#[test]
+fn the_session_bus_screen_saver_pauses_recording_and_forgeries_do_not_end_it() {
+    if !x_available() {
+        return;
+    }
+    if which("dbus-daemon").is_none() {
+        assert!(
+            std::env::var("GLASSHOUSE_X_TESTS").as_deref() != Ok("1"),
+            "GLASSHOUSE_X_TESTS=1 but dbus-daemon is missing: run scripts/install-deps.sh build test"
+        );
+        eprintln!("skipping: dbus-daemon missing");
+        return;
+    }
+    let mut x = XSession::start();
+    let bus = SessionBus::start();
+    let saver = ScreenSaverService::start(&bus);
+    let app = App::new(Some(x.display_name())).with_env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    let title = canary("buslock");
+    let typed_a = canary("before");
+    let typed_b = canary("locked");
+    let typed_c = canary("after");
+    let typed_d = canary("relocked");
+
+    let win = x.xterm(&title);
+    let rec = app.record();
+    x.focus(&win);
+    x.type_text(&typed_a);
+    wait_for("canary A stored", Duration::from_secs(10), || {
+        app.typed_in(&title).contains(&typed_a).then_some(())
+    });
+
+    saver.set_active(true);
+    wait_for("status: screen locked", Duration::from_secs(10), || {
+        (app.status()["pause_reason"] == "screen_locked").then_some(())
+    });
+    x.type_text(&typed_b);
+    // Another client of the bus claims the lock is over: not the service's owner, not believed.
+    let forger = bus.connect();
+    send_active_changed(&forger, false);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        app.status()["pause_reason"],
+        "screen_locked",
+        "a forged ActiveChanged(false) ended the lock"
+    );
+
+    saver.set_active(false);
+    wait_for("status: recording again", Duration::from_secs(10), || {
+        (app.status()["state"] == "recording").then_some(())
+    });
+    x.focus(&win);
+    x.type_text(&typed_c);
+    wait_for("canary C stored", Duration::from_secs(10), || {
+        app.typed_in(&title).contains(&typed_c).then_some(())
+    });
+
+    // Locked again, and then the service leaves the bus (its session ended or it crashed): the
+    // lock goes with it rather than pausing recording for good.
+    saver.set_active(true);
+    wait_for(
+        "status: screen locked again",
+        Duration::from_secs(10),
+        || (app.status()["pause_reason"] == "screen_locked").then_some(()),
+    );
+    x.type_text(&typed_d);
+    std::thread::sleep(Duration::from_millis(500));
+    drop(saver);
+    wait_for(
+        "status: recording after the service left",
+        Duration::from_secs(10),
+        || (app.status()["state"] == "recording").then_some(()),
+    );
+
+    let all: String = app
+        .export(&[])
+        .iter()
+        .filter_map(|e| e["text"].as_str().map(str::to_owned))
+        .collect();
+    assert!(all.contains(&typed_a) && all.contains(&typed_c), "{all}");
+    for (locked, prefix) in [(&typed_b, "locked"), (&typed_d, "relocked")] {
+        let keys = locked.strip_prefix(prefix).unwrap();
+        assert!(
+            !all.contains(keys),
+            "input typed while locked was stored: {all}"
+        );
+    }
+    assert_eq!(
+        all.len(),
+        typed_a.len() + typed_c.len(),
+        "only A and C: {all}"
+    );
+    let (status, stderr) = rec.stop();
+    assert!(status.success(), "{stderr}");
+    drop(x);
+}

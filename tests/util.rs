@@ -276,6 +276,8 @@ pub struct App {
     pub display: Option<String>,
     /// Holds the passphrase file, outside the data folder (nothing of it may be in there).
     secrets: tempfile::TempDir,
+    /// More environment for every process of this app.
+    extra_env: Vec<(String, String)>,
 }
 
 /// The passphrase every test app is encrypted with.
@@ -290,7 +292,14 @@ impl App {
             runtime: tempfile::tempdir().unwrap(),
             display,
             secrets,
+            extra_env: Vec::new(),
         }
+    }
+
+    /// The same app with `key=value` in the environment of each of its processes.
+    pub fn with_env(mut self, key: &str, value: &str) -> App {
+        self.extra_env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// An app whose upload batches are whole UTC days, so a "seal now" in a test never splits its
@@ -344,6 +353,9 @@ impl App {
         c.args(args)
             .envs(self.env())
             .env_remove("WAYLAND_DISPLAY")
+            // No desktop session's bus: its screen saver must not pause a test's recording.
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .envs(self.extra_env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         match &self.display {
             Some(d) => c.env("DISPLAY", d),

@@ -11,10 +11,12 @@
 //! future fails with AlreadyGrabbed when another client holds the keyboard, and with
 //! InvalidTime otherwise, because the server looks for an active grab before it checks the time.
 //!
-//! Not seen here: a locker started without the screen saver (`i3lock` bound to a key, or
-//! `loginctl lock-session`), which only the session's D-Bus signals announce.
+//! Not seen here: a locker started without the screen saver (GNOME Shell's, KDE's, `i3lock`
+//! bound to a key). Desktop lockers announce themselves on the session bus instead, which
+//! [`super::bus`] watches; [`LockState`] reports the screen as locked while either says so.
 
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -39,10 +41,63 @@ const POLL: Duration = Duration::from_millis(250);
 /// which the server would read the time as in the past.
 const PROBE_AHEAD_MS: u32 = 3_600_000;
 
-/// Starts the watcher thread; it sends the state it finds first, then every change. A server
+/// Who says the screen is locked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Source {
+    /// The X screen saver and the keyboard grab of a locker (this module).
+    XScreenSaver,
+    /// A screen saver service on the session bus ([`super::bus`]).
+    SessionBus,
+}
+
+/// The screen lock as sent to the recorder: locked while any source says so. The first report
+/// is always sent (after a restart of the worker it corrects a lock the recorder still
+/// believes in), then every change of the combined state.
+#[derive(Clone)]
+pub(crate) struct LockState {
+    inner: Arc<Mutex<Sources>>,
+    out: Sender<Item<rdev::Event>>,
+}
+
+#[derive(Default)]
+struct Sources {
+    x: bool,
+    bus: bool,
+    sent: Option<bool>,
+}
+
+impl LockState {
+    pub(crate) fn new(out: Sender<Item<rdev::Event>>) -> LockState {
+        LockState {
+            inner: Arc::default(),
+            out,
+        }
+    }
+
+    /// What `source` now says.
+    pub(crate) fn set(&self, source: Source, locked: bool) {
+        let mut s = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match source {
+            Source::XScreenSaver => s.x = locked,
+            Source::SessionBus => s.bus = locked,
+        }
+        let now = s.x || s.bus;
+        if s.sent == Some(now) {
+            return;
+        }
+        s.sent = Some(now);
+        let frame = Frame::Lock {
+            ts: now_micros(),
+            locked: now,
+        };
+        let _ = self.out.send(Item::Frame(frame));
+    }
+}
+
+/// Starts the watcher thread; it reports the state it finds first, then every change. A server
 /// without the screen saver extension is reported on stderr and watched no further: capture
 /// itself still works.
-pub(crate) fn start(out: Sender<Item<rdev::Event>>) -> Result<(), CaptureError> {
+pub(crate) fn start(state: LockState) -> Result<(), CaptureError> {
     let (conn, screen, display) = super::connect()?;
     let lost = |e: &dyn std::fmt::Display| CaptureError::ConnectionLost(e.to_string());
     match conn.extension_information(screensaver::X11_EXTENSION_NAME) {
@@ -77,7 +132,7 @@ pub(crate) fn start(out: Sender<Item<rdev::Event>>) -> Result<(), CaptureError> 
     let mut watcher = Watcher {
         conn,
         root,
-        out,
+        state,
         locked: false,
         saver_on,
         server_time: None,
@@ -92,8 +147,8 @@ pub(crate) fn start(out: Sender<Item<rdev::Event>>) -> Result<(), CaptureError> 
 struct Watcher {
     conn: RustConnection,
     root: XWindow,
-    out: Sender<Item<rdev::Event>>,
-    /// What was last reported.
+    state: LockState,
+    /// What this watcher last reported.
     locked: bool,
     saver_on: bool,
     /// The server's time (ms) in the last screen saver event, and when it arrived.
@@ -104,7 +159,7 @@ impl Watcher {
     fn run(&mut self) {
         if let Err(e) = self.watch() {
             let reason = CaptureError::ConnectionLost(e.to_string()).to_string();
-            let _ = self.out.send(Item::Fatal(reason));
+            let _ = self.state.out.send(Item::Fatal(reason));
         }
     }
 
@@ -141,17 +196,13 @@ impl Watcher {
         }
     }
 
-    /// Sends the state if it changed (or `always`), stamped now.
+    /// Reports the state if it changed (or `always`).
     fn report(&mut self, locked: bool, always: bool) {
         if locked == self.locked && !always {
             return;
         }
         self.locked = locked;
-        let frame = Frame::Lock {
-            ts: now_micros(),
-            locked,
-        };
-        let _ = self.out.send(Item::Frame(frame));
+        self.state.set(Source::XScreenSaver, locked);
     }
 
     /// Whether another client holds the keyboard grab (see the module's doc: this never grabs).

@@ -1,6 +1,7 @@
 //! The X11 backend: input through the RECORD extension (rdev, over Xlib), the focused window
 //! and the screen lock through x11rb, each on a connection of its own.
 
+mod bus;
 mod events;
 mod focus;
 mod lock;
@@ -72,11 +73,13 @@ pub(crate) fn run_worker(out: File) -> i32 {
         }
     };
 
-    // Without it capture still works, but a locked screen would not pause recording: say so and
-    // carry on, as for a server without the extension.
-    if let Err(e) = lock::start(tx.clone()) {
+    // Without them capture still works, but a locked screen would not pause recording: say so
+    // and carry on, as for a server without the extension.
+    let lock_state = lock::LockState::new(tx.clone());
+    if let Err(e) = lock::start(lock_state.clone()) {
         eprintln!("capture worker: cannot watch the screen lock: {e}");
     }
+    bus::start(lock_state);
 
     // From here on a closed stdin (the supervisor's stop) makes the writer write out what is
     // queued and exit the process.
