@@ -137,6 +137,12 @@ fn password_windows_keep_only_key_counts_until_switched_off() {
         status["today"]["keys"].as_u64().unwrap() >= (plain.len() + secret.len()) as u64,
         "the password window's keys are counted: {status}"
     );
+    assert_eq!(status["sensitive_windows"], true, "{status}");
+    assert!(
+        app.ok(&["status"])
+            .contains("login windows  keys typed into password and login windows are stored as bare key presses"),
+        "status says the rule is on"
+    );
 
     // The live feed shows them as a count.
     let feed = live_feed(&app);
@@ -182,6 +188,7 @@ fn password_windows_keep_only_key_counts_until_switched_off() {
                 .then_some(())
         },
     );
+    assert_eq!(app.status()["sensitive_windows"], false);
     let typed_off = canary("visible");
     type_into(&x, &prompt, &typed_off);
     type_into(&x, &notes, "end");

@@ -58,6 +58,7 @@ fn offline(paths: &Paths, keys: &KeySource) -> Result<Status, AppError> {
         events_dropped: 0,
         capture_level: settings.capture_level,
         excluded_apps: settings.excluded_apps.clone(),
+        sensitive_windows: settings.sensitive_windows,
         data_dir: paths.data_dir.clone(),
         database_bytes: 0,
         today: Counts::default(),
@@ -132,12 +133,17 @@ fn render(s: &Status) -> String {
     }
     let t = &s.today;
     format!(
-        "Glasshouse: {state}\n  capture level  {}\n  excluded apps  {}\n  data dir       {}\n  database       {}\n  today          {} keys, {} clicks, {} scroll steps, {} mouse, {} active{}\n",
+        "Glasshouse: {state}\n  capture level  {}\n  excluded apps  {}\n  login windows  {}\n  data dir       {}\n  database       {}\n  today          {} keys, {} clicks, {} scroll steps, {} mouse, {} active{}\n",
         s.capture_level.name(),
         if s.excluded_apps.is_empty() {
             "none".to_owned()
         } else {
             s.excluded_apps.join(", ")
+        },
+        if s.sensitive_windows {
+            "keys typed into password and login windows are stored as bare key presses"
+        } else {
+            "keys typed into password and login windows are stored at the capture level (off)"
         },
         s.data_dir.display(),
         bytes(s.database_bytes),

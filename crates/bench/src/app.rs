@@ -558,6 +558,7 @@ fn charts(days: u64, runs: usize) -> Result<(), String> {
         events_dropped: 0,
         capture_level: CaptureLevel::Full,
         excluded_apps: Vec::new(),
+        sensitive_windows: true,
         data_dir: dir.path().to_owned(),
         database_bytes: 0,
         today: Counts::default(),

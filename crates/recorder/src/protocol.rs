@@ -187,6 +187,10 @@ pub struct Status {
     pub events_dropped: u64,
     pub capture_level: CaptureLevel,
     pub excluded_apps: Vec<String>,
+    /// Whether keys typed into password and login windows lose their identity
+    /// (`sensitive_windows` in the settings).
+    #[serde(default)]
+    pub sensitive_windows: bool,
     pub data_dir: PathBuf,
     pub database_bytes: u64,
     pub today: Counts,

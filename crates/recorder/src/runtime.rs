@@ -797,6 +797,7 @@ pub fn status_from_store(
         events_dropped: 0,
         capture_level: parts.settings.capture_level,
         excluded_apps: parts.settings.excluded_apps.clone(),
+        sensitive_windows: parts.settings.sensitive_windows,
         data_dir: paths.data_dir.clone(),
         database_bytes: reader.size_on_disk()?,
         today: totals.counts,
