@@ -413,3 +413,106 @@ fn the_key_lives_in_the_desktop_keyring() {
         "{err}"
     );
 }
+
+/// `glasshouse passphrase change`: the new passphrase opens the data (its log says so, its
+/// audit chain holds), the old one no longer does and nothing in the folder decrypts with the
+/// old key; a wrong current passphrase, a too-short new one, or a running recorder change
+/// nothing.
+#[test]
+fn the_passphrase_can_be_changed_and_the_old_one_stops_opening_the_data() {
+    let app = App::new(None);
+    let secret = canary("CanaryPassChange");
+    let old_key = app.key();
+    let db = app.data_dir().join("glasshouse.db");
+    {
+        let store = glasshouse_store::Store::open(&db, &old_key).unwrap();
+        store
+            .log(glasshouse_store::ActivityKind::Settings, &secret)
+            .unwrap();
+        store.close().unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let new_file = dir.path().join("new");
+    let new_pass = format!("{PASSPHRASE} but longer");
+    std::fs::write(&new_file, format!("{new_pass}\n")).unwrap();
+    let new_arg = new_file.to_str().unwrap();
+
+    // Refused: the current passphrase is wrong; the new one is too short.
+    let before = files(app.data_dir());
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "not the passphrase\n").unwrap();
+    let out = app
+        .cmd(&["passphrase", "change", "--new-passphrase-file", new_arg])
+        .args(["--passphrase-file", wrong.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("passphrase is wrong") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    let short = dir.path().join("short");
+    std::fs::write(&short, "short\n").unwrap();
+    let out = app.run(&[
+        "passphrase",
+        "change",
+        "--new-passphrase-file",
+        short.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("at least 8 characters"), "{err}");
+    // The instance lock file is the only newcomer: every command that writes takes it.
+    let after: Vec<_> = files(app.data_dir())
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with("instance.lock"))
+        .collect();
+    assert!(
+        after == before,
+        "a refused change changed the data folder: {:?} then {:?}",
+        before.iter().map(|(p, b)| (p, b.len())).collect::<Vec<_>>(),
+        after.iter().map(|(p, b)| (p, b.len())).collect::<Vec<_>>()
+    );
+
+    let said = app.ok(&["passphrase", "change", "--new-passphrase-file", new_arg]);
+    assert!(said.contains("Passphrase changed"), "{said}");
+
+    // The old passphrase (the app's default) is refused by every command that reads.
+    let out = app.run(&["log"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("passphrase is wrong"), "{err}");
+    // The new one opens everything, and the change is in the log, chained.
+    let log = app.ok(&["log", "--passphrase-file", new_arg]);
+    assert!(log.contains(&secret), "{log}");
+    assert!(log.contains("passphrase changed"), "{log}");
+    app.ok(&["audit", "verify", "--passphrase-file", new_arg]);
+    // Nothing in the folder decrypts with the old key any more, nor is anything in clear.
+    let old_view = glasshouse_store::raw::decrypted_pages(&db, &old_key).unwrap();
+    assert!(
+        !holds(&old_view, &secret),
+        "the old key still decrypts the data"
+    );
+    assert_nothing_in_clear(app.data_dir(), &[&secret, "SQLite format 3", &new_pass]);
+    let left: Vec<_> = files(app.data_dir())
+        .into_iter()
+        .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|n| n.contains("rekeyed") || n.ends_with(".new") || n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // Not while a recorder uses the data.
+    if x_available() {
+        let x = XSession::start();
+        let app = App::new(Some(x.display_name()));
+        let rec = app.record();
+        let out = app.run(&["passphrase", "change", "--new-passphrase-file", new_arg]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains("is recording into this database"), "{err}");
+        let (status, log) = rec.stop();
+        assert!(status.success(), "{log}");
+        drop(x);
+    }
+}

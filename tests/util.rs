@@ -459,7 +459,9 @@ impl App {
             .any(|b| has(&b));
         let db = self.data.path().join("glasshouse.db");
         let keyed =
-            glasshouse_vault::state(self.data.path()).unwrap() != glasshouse_vault::KeyState::New;
+            glasshouse_vault::state(self.data.path(), &self.data.path().join("glasshouse.db"))
+                .unwrap()
+                != glasshouse_vault::KeyState::New;
         on_disk
             || (keyed && has(&glasshouse_store::raw::decrypted_pages(&db, &self.key()).unwrap()))
     }

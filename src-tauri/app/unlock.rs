@@ -39,7 +39,8 @@ pub struct PromptContext {
 pub fn ask(paths: &Paths) -> Result<Unlocked, AppError> {
     let mut error: Option<String> = None;
     loop {
-        let first_run = glasshouse_vault::state(&paths.data_dir)? == KeyState::New;
+        let first_run =
+            glasshouse_vault::state(&paths.data_dir, &paths.database())? == KeyState::New;
         let Some(passphrase) = prompt(paths, first_run, error.as_deref())? else {
             return Err(AppError::Usage(
                 "no passphrase was given, so Glasshouse did not start: it never records without encrypting"

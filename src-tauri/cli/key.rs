@@ -50,7 +50,7 @@ impl KeySource {
     /// The key of `paths`' existing database, for commands that only read: never chooses one.
     pub fn existing_key(&self, paths: &Paths) -> Result<DbKey, AppError> {
         let db = paths.database();
-        if glasshouse_vault::state(&paths.data_dir)? == glasshouse_vault::KeyState::New {
+        if glasshouse_vault::state(&paths.data_dir, &db)? == glasshouse_vault::KeyState::New {
             use glasshouse_store::StoreError;
             let head = std::fs::File::open(&db).ok().map(|f| {
                 use std::io::Read;

@@ -7,6 +7,7 @@ mod export;
 mod format;
 pub mod key;
 mod log;
+mod passphrase;
 mod record;
 pub use record::worker_config;
 mod repair;
@@ -82,6 +83,9 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Salvage what can be read of a damaged database into a new file; the damaged one is kept.
     Repair(repair::RepairArgs),
+    /// Change the passphrase the data is encrypted with: `glasshouse passphrase change`.
+    #[command(subcommand)]
+    Passphrase(passphrase::PassphraseCommand),
     /// Enroll this device with your team's collector (sends only the token).
     Enroll(uploads::EnrollArgs),
     /// Take part in uploads (yes) or stop (no). The collector learns only this yes or no.
@@ -160,6 +164,7 @@ fn run(cli: Cli) -> Result<(), AppError> {
         Some(Command::Log(args)) => log::run(&paths, &keys, &args),
         Some(Command::Audit(cmd)) => audit::run(&paths, &keys, &cmd),
         Some(Command::Repair(args)) => repair::run(&paths, &keys, &args),
+        Some(Command::Passphrase(cmd)) => passphrase::run(&paths, &keys, &cmd),
         Some(Command::Enroll(args)) => uploads::enroll(&paths, &keys, &args),
         Some(Command::Participate(args)) => uploads::participate(&paths, &keys, &args),
         Some(Command::Uploads(cmd)) => uploads::run(&paths, &keys, &cmd),

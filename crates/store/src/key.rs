@@ -196,6 +196,117 @@ pub(crate) fn encrypt_plaintext(path: &Path, key: &DbKey) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Copies the database at `path` (encrypted with `old`) into the new file `to`, encrypted with
+/// `new`, checks the copy (the same event blocks, SQLite's quick check) and syncs it. The
+/// original is not changed. The caller makes sure no writer uses `path` meanwhile, and puts the
+/// copy in place with [`replace_wiping`] once the new key is recorded.
+pub fn reencrypt(path: &Path, old: &DbKey, new: &DbKey, to: &Path) -> Result<(), StoreError> {
+    for suffix in DB_FILES {
+        remove_if_present(&sibling(to, suffix))?;
+    }
+    crate::schema::create_private_file(to)?;
+    let copy = || -> Result<i64, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).at(path)?;
+        apply(&conn, old, path)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ffi::ErrorCode::NotADatabase) => StoreError::WrongKey {
+                    path: path.to_owned(),
+                },
+                _ => StoreError::sqlite(path, e),
+            })?;
+        let app_id: i64 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .at(path)?;
+        let events: i64 = conn
+            .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
+            .at(path)?;
+        let mut new_key = Zeroizing::new(String::with_capacity(80));
+        new_key.push_str("x'");
+        new_key.push_str(&new.to_hex());
+        new_key.push('\'');
+        let target = to.to_str().ok_or_else(|| StoreError::Corrupt {
+            path: to.to_owned(),
+            reason: "its path is not valid UTF-8".into(),
+        })?;
+        conn.execute(
+            "ATTACH DATABASE ?1 AS rekeyed KEY ?2",
+            [target, new_key.as_str()],
+        )
+        .at(to)?;
+        // As for a new database: set before any table exists.
+        conn.execute_batch("PRAGMA rekeyed.auto_vacuum = INCREMENTAL")
+            .at(to)?;
+        conn.query_row("SELECT sqlcipher_export('rekeyed')", [], |_| Ok(()))
+            .at(to)?;
+        conn.execute_batch(&format!(
+            "PRAGMA rekeyed.user_version = {version}; PRAGMA rekeyed.application_id = {app_id};"
+        ))
+        .at(to)?;
+        conn.execute_batch("DETACH DATABASE rekeyed").at(to)?;
+        conn.close().map_err(|(_, e)| StoreError::sqlite(path, e))?;
+        Ok(events)
+    };
+    let checked = copy().and_then(|events| {
+        let check = Connection::open_with_flags(to, OpenFlags::SQLITE_OPEN_READ_ONLY).at(to)?;
+        apply(&check, new, to)?;
+        let copied: i64 = check
+            .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
+            .at(to)?;
+        let ok: String = check
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .at(to)?;
+        drop(check);
+        if copied != events || ok != "ok" {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                reason: format!(
+                    "its re-encrypted copy did not match it ({copied} of {events} blocks, check: {ok}); nothing was changed"
+                ),
+            });
+        }
+        sync_file(to)
+    });
+    if checked.is_err() {
+        for suffix in DB_FILES {
+            let _ = fs::remove_file(sibling(to, suffix));
+        }
+    }
+    checked
+}
+
+/// Puts the complete database `staged` in the place of the one at `path`, whose old contents
+/// (file, write-ahead log, shared memory) are overwritten with zeros: what the old key encrypted
+/// does not stay readable in the data folder. No connection may be open on `path`.
+pub fn replace_wiping(path: &Path, staged: &Path) -> Result<(), StoreError> {
+    // The old file stays open through the rename, so its blocks can be zeroed after.
+    let old = match fs::OpenOptions::new().write(true).open(path) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(StoreError::io(path, e)),
+    };
+    // A WAL of the old key next to the new file would be replayed into it.
+    for suffix in ["-wal", "-shm"] {
+        let p = sibling(path, suffix);
+        if p.exists() {
+            wipe(&p)?;
+        }
+    }
+    match fs::rename(staged, path) {
+        Ok(()) => {}
+        // Another process put it in place meanwhile (and `old` may then be the new file): done.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::io(path, e)),
+    }
+    sync_dir(path)?;
+    if let Some(mut f) = old {
+        zero_fill(&mut f).map_err(|e| StoreError::io(path, e))?;
+    }
+    Ok(())
+}
+
 /// Copies the unencrypted database at `from` into the new encrypted file `to`; returns the
 /// number of event blocks in the original.
 fn copy_encrypted(from: &Path, to: &Path, key: &DbKey) -> Result<i64, StoreError> {
@@ -258,18 +369,24 @@ pub(crate) fn wipe(path: &Path) -> Result<(), StoreError> {
         .write(true)
         .open(path)
         .map_err(|e| StoreError::io(path, e))?;
-    let len = f.metadata().map_err(|e| StoreError::io(path, e))?.len();
+    zero_fill(&mut f).map_err(|e| StoreError::io(path, e))?;
+    drop(f);
+    fs::remove_file(path).map_err(|e| StoreError::io(path, e))
+}
+
+/// Overwrites the whole of an open file with zeros, from its start, and syncs it.
+fn zero_fill(f: &mut fs::File) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let len = f.metadata()?.len();
+    f.seek(SeekFrom::Start(0))?;
     let zeros = vec![0u8; 64 * 1024];
     let mut left = len;
     while left > 0 {
         let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
-        f.write_all(&zeros[..n])
-            .map_err(|e| StoreError::io(path, e))?;
+        f.write_all(&zeros[..n])?;
         left -= n as u64;
     }
-    f.sync_all().map_err(|e| StoreError::io(path, e))?;
-    drop(f);
-    fs::remove_file(path).map_err(|e| StoreError::io(path, e))
+    f.sync_all()
 }
 
 fn remove_if_present(path: &Path) -> Result<(), StoreError> {

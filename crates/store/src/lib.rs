@@ -65,7 +65,7 @@ pub use audit::{AuditProblem, AuditReport, ChainHead};
 pub use batches::{BatchOp, BatchOutcome, BatchRecord, BatchState};
 pub use error::StoreError;
 pub use hourly::CLICK_CELL_PX;
-pub use key::DbKey;
+pub use key::{DbKey, reencrypt, replace_wiping};
 pub use reader::Reader;
 pub use schema::APPLICATION_ID;
 pub use types::{

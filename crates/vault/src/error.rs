@@ -42,6 +42,18 @@ pub enum VaultError {
     KeyFileMissing { path: PathBuf },
     #[error("{} cannot be read ({reason}); put back the original", .path.display())]
     BadKeyFile { path: PathBuf, reason: String },
+    #[error(
+        "the key of {} is kept in your desktop keyring: there is no passphrase to change",
+        .dir.display()
+    )]
+    KeyInKeyring { dir: PathBuf },
+    #[error(
+        "{} has no key yet: the first start chooses one (and asks for the passphrase)",
+        .dir.display()
+    )]
+    NoKeyYet { dir: PathBuf },
+    #[error(transparent)]
+    Store(#[from] glasshouse_store::StoreError),
     #[error("a passphrase needs at least {min} characters")]
     WeakPassphrase { min: usize },
     #[error("the passphrase file {} is empty", .path.display())]

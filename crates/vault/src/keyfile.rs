@@ -113,6 +113,11 @@ pub(crate) fn read(dir: &Path) -> Result<Option<KeyFile>, VaultError> {
 
 /// Writes `key.json` into `dir` (created private if missing) atomically, readable by its owner only.
 pub(crate) fn write(dir: &Path, kf: &KeyFile) -> Result<(), VaultError> {
+    write_as(dir, kf, KEY_FILE)
+}
+
+/// Writes `kf` as the file `name` in `dir`, atomically (a whole file or none), synced.
+pub(crate) fn write_as(dir: &Path, kf: &KeyFile, name: &str) -> Result<(), VaultError> {
     let mut b = std::fs::DirBuilder::new();
     b.recursive(true);
     #[cfg(unix)]
@@ -120,8 +125,8 @@ pub(crate) fn write(dir: &Path, kf: &KeyFile) -> Result<(), VaultError> {
     if !dir.is_dir() {
         b.create(dir).map_err(|e| VaultError::io(dir, e))?;
     }
-    let path = dir.join(KEY_FILE);
-    let tmp = dir.join(format!("{KEY_FILE}.tmp"));
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -132,5 +137,12 @@ pub(crate) fn write(dir: &Path, kf: &KeyFile) -> Result<(), VaultError> {
         .and_then(|()| f.write_all(b"\n"))
         .and_then(|()| f.sync_all())
         .map_err(|e| VaultError::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| VaultError::io(&path, e))
+    std::fs::rename(&tmp, &path).map_err(|e| VaultError::io(&path, e))?;
+    sync_dir(dir)
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), VaultError> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| VaultError::io(dir, e))
 }

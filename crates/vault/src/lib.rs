@@ -16,6 +16,7 @@
 //! the database is touched. There is no third way: without a keyring and without a passphrase,
 //! nothing is recorded ([`VaultError::NoKeyring`]).
 
+mod change;
 mod error;
 mod keyfile;
 mod keyring_store;
@@ -26,6 +27,7 @@ use std::path::Path;
 use glasshouse_store::DbKey;
 use zeroize::Zeroizing;
 
+pub use change::change_passphrase;
 pub use error::VaultError;
 pub use keyfile::{KEY_FILE, Source};
 pub use keyring_store::{Keyring, KeyringError, NoKeyring, SecretService, system_keyring};
@@ -52,7 +54,10 @@ pub struct Unlocked {
 }
 
 /// What `key.json` in `data_dir` says.
-pub fn state(data_dir: &Path) -> Result<KeyState, VaultError> {
+///
+/// A passphrase change that a crash interrupted is finished (or dropped) first.
+pub fn state(data_dir: &Path, database: &Path) -> Result<KeyState, VaultError> {
+    change::finish_interrupted(data_dir, database)?;
     Ok(match keyfile::read(data_dir)? {
         None => KeyState::New,
         Some(kf) if kf.source == Source::Keyring => KeyState::Keyring,
@@ -71,6 +76,7 @@ pub fn unlock(
     passphrase: Option<&Passphrase>,
     keyring: &dyn Keyring,
 ) -> Result<Unlocked, VaultError> {
+    change::finish_interrupted(data_dir, database)?;
     match keyfile::read(data_dir)? {
         Some(kf) => {
             let key = match kf.source {

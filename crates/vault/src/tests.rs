@@ -31,11 +31,11 @@ fn dirs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
 #[test]
 fn a_passphrase_gives_the_same_key_every_time_and_a_wrong_one_is_refused() {
     let (_t, dir, db) = dirs();
-    assert_eq!(state(&dir).unwrap(), KeyState::New);
+    assert_eq!(state(&dir, &db).unwrap(), KeyState::New);
     let first = unlock(&dir, &db, Some(&pass("correct horse")), &NoKeyring).unwrap();
     assert!(first.created);
     assert_eq!(first.source, Source::Passphrase);
-    assert_eq!(state(&dir).unwrap(), KeyState::Passphrase);
+    assert_eq!(state(&dir, &db).unwrap(), KeyState::Passphrase);
     let again = unlock(&dir, &db, Some(&pass("correct horse")), &NoKeyring).unwrap();
     assert!(!again.created);
     assert_eq!(again.key.as_bytes(), first.key.as_bytes());
@@ -104,7 +104,7 @@ fn the_keyring_keeps_a_random_key() {
     let ring = Memory::default();
     let first = unlock(&dir, &db, None, &ring).unwrap();
     assert_eq!(first.source, Source::Keyring);
-    assert_eq!(state(&dir).unwrap(), KeyState::Keyring);
+    assert_eq!(state(&dir, &db).unwrap(), KeyState::Keyring);
     let again = unlock(&dir, &db, None, &ring).unwrap();
     assert_eq!(again.key.as_bytes(), first.key.as_bytes());
     // The key is in the keyring, not in the folder.
@@ -197,4 +197,175 @@ fn passphrase_files_give_their_first_line() {
         VaultError::EmptyPassphrase { .. }
     ));
     assert_eq!(format!("{:?}", pass("secret words")), "Passphrase(..)");
+}
+
+/// A data folder with a passphrase key and a database holding `canary` in its activity log.
+fn recorded(canary: &str) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let (t, dir, db) = dirs();
+    let key = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring)
+        .unwrap()
+        .key;
+    let store = glasshouse_store::Store::open(&db, &key).unwrap();
+    store
+        .log(glasshouse_store::ActivityKind::Settings, canary)
+        .unwrap();
+    store.close().unwrap();
+    (t, dir, db)
+}
+
+fn log_of(db: &Path, key: &DbKey) -> String {
+    let reader = glasshouse_store::Reader::open(db, key).unwrap();
+    format!("{:?}", reader.activity(100).unwrap())
+}
+
+/// Every file of the data folder, as the old key decrypts it.
+fn readable_with(dir: &Path, key: &DbKey) -> Vec<u8> {
+    let mut all = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        all.extend(std::fs::read(&p).unwrap());
+        if p.file_name().is_some_and(|n| n == "glasshouse.db") {
+            all.extend(glasshouse_store::raw::decrypted_pages(&p, key).unwrap());
+        }
+    }
+    all
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn a_changed_passphrase_opens_the_data_and_the_old_one_no_longer_does() {
+    let (_t, dir, db) = recorded("CanaryBeforeChange");
+    let old_key = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring)
+        .unwrap()
+        .key;
+    assert!(
+        contains(&readable_with(&dir, &old_key), "CanaryBeforeChange"),
+        "control"
+    );
+
+    change_passphrase(&dir, &db, &pass("old passphrase"), &pass("new passphrase")).unwrap();
+
+    let err = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring).unwrap_err();
+    assert!(matches!(err, VaultError::WrongPassphrase { .. }), "{err}");
+    let new_key = unlock(&dir, &db, Some(&pass("new passphrase")), &NoKeyring)
+        .unwrap()
+        .key;
+    assert!(log_of(&db, &new_key).contains("CanaryBeforeChange"));
+    // What the old key encrypted is gone: nothing in the folder decrypts with it.
+    assert!(!contains(
+        &readable_with(&dir, &old_key),
+        "CanaryBeforeChange"
+    ));
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains("rekeyed") && !n.ends_with(".new") && !n.ends_with(".tmp")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn a_refused_change_changes_nothing() {
+    let (_t, dir, db) = recorded("CanaryRefused");
+    let before = (
+        std::fs::read(dir.join(KEY_FILE)).unwrap(),
+        std::fs::read(&db).unwrap(),
+    );
+    let err = change_passphrase(
+        &dir,
+        &db,
+        &pass("wrong passphrase"),
+        &pass("new passphrase"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, VaultError::WrongPassphrase { .. }), "{err}");
+    let err = change_passphrase(&dir, &db, &pass("old passphrase"), &pass("short")).unwrap_err();
+    assert!(matches!(err, VaultError::WeakPassphrase { .. }), "{err}");
+    let after = (
+        std::fs::read(dir.join(KEY_FILE)).unwrap(),
+        std::fs::read(&db).unwrap(),
+    );
+    assert!(before == after, "key.json or the database changed");
+
+    // A key in the keyring has no passphrase to change.
+    let (_t2, dir2, db2) = dirs();
+    unlock(&dir2, &db2, None, &Memory::default()).unwrap();
+    let err = change_passphrase(
+        &dir2,
+        &db2,
+        &pass("old passphrase"),
+        &pass("new passphrase"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, VaultError::KeyInKeyring { .. }), "{err}");
+}
+
+/// Crashes between the steps: before the change is decided the old passphrase still opens
+/// everything (and the next change clears the copy); once decided, the next look at the folder
+/// finishes it and the new passphrase opens everything.
+#[test]
+fn an_interrupted_change_is_dropped_or_finished() {
+    let new_kdf = || passphrase::Kdf::new().unwrap();
+    // Step 1 done, not decided.
+    let (_t, dir, db) = recorded("CanaryUndecided");
+    let old_key = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring)
+        .unwrap()
+        .key;
+    let kdf = new_kdf();
+    let new_key = passphrase::derive(&pass("new passphrase"), kdf.params(&dir).unwrap()).unwrap();
+    let staged = dir.join("glasshouse.db.rekeyed");
+    glasshouse_store::reencrypt(&db, &old_key, &new_key, &staged).unwrap();
+    assert_eq!(state(&dir, &db).unwrap(), KeyState::Passphrase);
+    let again = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring).unwrap();
+    assert!(log_of(&db, &again.key).contains("CanaryUndecided"));
+    change_passphrase(
+        &dir,
+        &db,
+        &pass("old passphrase"),
+        &pass("other passphrase"),
+    )
+    .unwrap();
+    assert!(!staged.exists());
+    let k = unlock(&dir, &db, Some(&pass("other passphrase")), &NoKeyring)
+        .unwrap()
+        .key;
+    assert!(log_of(&db, &k).contains("CanaryUndecided"));
+
+    // Steps 1 and 2 done: decided, then a crash.
+    let (_t, dir, db) = recorded("CanaryDecided");
+    let old_key = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring)
+        .unwrap()
+        .key;
+    let kdf = new_kdf();
+    let new_key = passphrase::derive(&pass("new passphrase"), kdf.params(&dir).unwrap()).unwrap();
+    let staged = dir.join("glasshouse.db.rekeyed");
+    glasshouse_store::reencrypt(&db, &old_key, &new_key, &staged).unwrap();
+    assert!(
+        contains(&readable_with(&dir, &old_key), "CanaryDecided"),
+        "control"
+    );
+    keyfile::write_as(
+        &dir,
+        &keyfile::KeyFile::passphrase(&new_key, kdf),
+        "key.json.new",
+    )
+    .unwrap();
+    // The next process to look finishes it.
+    assert_eq!(state(&dir, &db).unwrap(), KeyState::Passphrase);
+    assert!(!staged.exists() && !dir.join("key.json.new").exists());
+    let err = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring).unwrap_err();
+    assert!(matches!(err, VaultError::WrongPassphrase { .. }), "{err}");
+    let k = unlock(&dir, &db, Some(&pass("new passphrase")), &NoKeyring)
+        .unwrap()
+        .key;
+    assert!(log_of(&db, &k).contains("CanaryDecided"));
+    assert!(!contains(&readable_with(&dir, &old_key), "CanaryDecided"));
 }
