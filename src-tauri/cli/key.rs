@@ -52,22 +52,19 @@ impl KeySource {
         let db = paths.database();
         if glasshouse_vault::state(&paths.data_dir, &db)? == glasshouse_vault::KeyState::New {
             use glasshouse_store::StoreError;
-            let head = std::fs::File::open(&db).ok().map(|f| {
-                use std::io::Read;
-                let mut magic = [0u8; 16];
-                f.take(16).read_exact(&mut magic).is_ok() && &magic == b"SQLite format 3\0"
-            });
-            return Err(match head {
-                None => StoreError::Missing { path: db },
-                // An unencrypted database of an earlier version: the writer encrypts it.
-                Some(true) => StoreError::NotEncrypted { path: db },
-                Some(false) => StoreError::Foreign {
+            return Err(if !db.exists() {
+                StoreError::Missing { path: db }.into()
+            } else if glasshouse_vault::holds_encrypted_database(&db)? {
+                StoreError::Foreign {
                     path: db,
                     reason: "it is not an SQLite database, and there is no key.json for an encrypted one"
                         .into(),
-                },
-            }
-            .into());
+                }
+                .into()
+            } else {
+                // An unencrypted database of an earlier version: the writer encrypts it.
+                StoreError::NotEncrypted { path: db }.into()
+            });
         }
         self.key(paths)
     }

@@ -141,7 +141,7 @@ pub fn unlock(
 
 /// A database at `path` that is not empty and not an unencrypted SQLite file: its key was made
 /// before, so a new one must not be chosen.
-fn holds_encrypted_database(path: &Path) -> Result<bool, VaultError> {
+pub fn holds_encrypted_database(path: &Path) -> Result<bool, VaultError> {
     use std::io::Read;
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
