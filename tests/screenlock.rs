@@ -6,7 +6,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{App, XSession, canary, wait_for, which, x_available};
+use crate::util::{App, Recording, XSession, canary, wait_for, which, x_available};
 
 /// A screen locker on the test's display, killed on drop (as a right password would end it).
 struct Locker(Child);
@@ -44,18 +44,15 @@ fn lock_tools() -> bool {
     false
 }
 
-#[test]
-fn a_locked_screen_pauses_recording_and_the_unlock_resumes_it() {
-    if !x_available() || !lock_tools() {
-        return;
-    }
-    let mut x = XSession::start();
-    let app = App::new(Some(x.display_name()));
-    let title = canary("locktitle");
+/// An xterm titled with a new canary, `glasshouse record` running, and canary A typed into the
+/// xterm and stored: (title, window, recording, canary A).
+fn recording_with_a_canary(
+    x: &mut XSession,
+    app: &App,
+    title_prefix: &str,
+) -> (String, String, Recording, String) {
+    let title = canary(title_prefix);
     let typed_a = canary("before");
-    let typed_b = canary("locked");
-    let typed_c = canary("after");
-
     let win = x.xterm(&title);
     let rec = app.record();
     x.focus(&win);
@@ -63,6 +60,19 @@ fn a_locked_screen_pauses_recording_and_the_unlock_resumes_it() {
     wait_for("canary A stored", Duration::from_secs(10), || {
         app.typed_in(&title).contains(&typed_a).then_some(())
     });
+    (title, win, rec, typed_a)
+}
+
+#[test]
+fn a_locked_screen_pauses_recording_and_the_unlock_resumes_it() {
+    if !x_available() || !lock_tools() {
+        return;
+    }
+    let mut x = XSession::start();
+    let app = App::new(Some(x.display_name()));
+    let (title, win, rec, typed_a) = recording_with_a_canary(&mut x, &app, "locktitle");
+    let typed_b = canary("locked");
+    let typed_c = canary("after");
 
     // The screen saver comes on and a locker takes the screen, as xss-lock does.
     xset(&x, "activate");
@@ -295,19 +305,10 @@ fn the_session_bus_screen_saver_pauses_recording_and_forgeries_do_not_end_it() {
     let bus = SessionBus::start();
     let saver = ScreenSaverService::start(&bus);
     let app = App::new(Some(x.display_name())).with_env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
-    let title = canary("buslock");
-    let typed_a = canary("before");
+    let (title, win, rec, typed_a) = recording_with_a_canary(&mut x, &app, "buslock");
     let typed_b = canary("locked");
     let typed_c = canary("after");
     let typed_d = canary("relocked");
-
-    let win = x.xterm(&title);
-    let rec = app.record();
-    x.focus(&win);
-    x.type_text(&typed_a);
-    wait_for("canary A stored", Duration::from_secs(10), || {
-        app.typed_in(&title).contains(&typed_a).then_some(())
-    });
 
     saver.set_active(true);
     wait_for("status: screen locked", Duration::from_secs(10), || {

@@ -308,21 +308,26 @@ fn a_refused_change_changes_nothing() {
     assert!(matches!(err, VaultError::KeyInKeyring { .. }), "{err}");
 }
 
+/// Step 1 of a change from "old passphrase" to "new passphrase": the re-encrypted copy.
+fn copy_step(dir: &Path, db: &Path) -> (DbKey, DbKey, passphrase::Kdf, std::path::PathBuf) {
+    let old_key = unlock(dir, db, Some(&pass("old passphrase")), &NoKeyring)
+        .unwrap()
+        .key;
+    let kdf = passphrase::Kdf::new().unwrap();
+    let new_key = passphrase::derive(&pass("new passphrase"), kdf.params(dir).unwrap()).unwrap();
+    let staged = dir.join("glasshouse.db.rekeyed");
+    glasshouse_store::reencrypt(db, &old_key, &new_key, &staged).unwrap();
+    (old_key, new_key, kdf, staged)
+}
+
 /// Crashes between the steps: before the change is decided the old passphrase still opens
 /// everything (and the next change clears the copy); once decided, the next look at the folder
 /// finishes it and the new passphrase opens everything.
 #[test]
 fn an_interrupted_change_is_dropped_or_finished() {
-    let new_kdf = || passphrase::Kdf::new().unwrap();
     // Step 1 done, not decided.
     let (_t, dir, db) = recorded("CanaryUndecided");
-    let old_key = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring)
-        .unwrap()
-        .key;
-    let kdf = new_kdf();
-    let new_key = passphrase::derive(&pass("new passphrase"), kdf.params(&dir).unwrap()).unwrap();
-    let staged = dir.join("glasshouse.db.rekeyed");
-    glasshouse_store::reencrypt(&db, &old_key, &new_key, &staged).unwrap();
+    let (_, _, _, staged) = copy_step(&dir, &db);
     assert_eq!(state(&dir, &db).unwrap(), KeyState::Passphrase);
     let again = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring).unwrap();
     assert!(log_of(&db, &again.key).contains("CanaryUndecided"));
@@ -341,13 +346,7 @@ fn an_interrupted_change_is_dropped_or_finished() {
 
     // Steps 1 and 2 done: decided, then a crash.
     let (_t, dir, db) = recorded("CanaryDecided");
-    let old_key = unlock(&dir, &db, Some(&pass("old passphrase")), &NoKeyring)
-        .unwrap()
-        .key;
-    let kdf = new_kdf();
-    let new_key = passphrase::derive(&pass("new passphrase"), kdf.params(&dir).unwrap()).unwrap();
-    let staged = dir.join("glasshouse.db.rekeyed");
-    glasshouse_store::reencrypt(&db, &old_key, &new_key, &staged).unwrap();
+    let (old_key, new_key, kdf, staged) = copy_step(&dir, &db);
     assert!(
         contains(&readable_with(&dir, &old_key), "CanaryDecided"),
         "control"
