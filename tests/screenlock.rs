@@ -63,6 +63,28 @@ fn recording_with_a_canary(
     (title, win, rec, typed_a)
 }
 
+/// Every key typed anywhere, in order, is exactly `stored`: not one key of the canaries typed
+/// while locked (given with their prefixes, which xdotool typed too).
+fn assert_only_stored(app: &App, stored: &[&str], locked: &[(&str, &str)]) {
+    let all: String = app
+        .export(&[])
+        .iter()
+        .filter_map(|e| e["text"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        all,
+        stored.concat(),
+        "only what was typed while unlocked is stored"
+    );
+    for (typed, prefix) in locked {
+        let keys = typed.strip_prefix(prefix).unwrap();
+        assert!(
+            !all.contains(keys),
+            "input typed while locked was stored: {all}"
+        );
+    }
+}
+
 #[test]
 fn a_locked_screen_pauses_recording_and_the_unlock_resumes_it() {
     if !x_available() || !lock_tools() {
@@ -117,22 +139,7 @@ fn a_locked_screen_pauses_recording_and_the_unlock_resumes_it() {
     });
 
     // Every key typed anywhere, in order: A and C, and not one key of B.
-    let all: String = app
-        .export(&[])
-        .iter()
-        .filter_map(|e| e["text"].as_str().map(str::to_owned))
-        .collect();
-    assert!(all.contains(&typed_a) && all.contains(&typed_c), "{all}");
-    let b_keys = typed_b.strip_prefix("locked").unwrap();
-    assert!(
-        !all.contains(b_keys),
-        "input typed while locked was exported: {all}"
-    );
-    assert_eq!(
-        all.len(),
-        typed_a.len() + typed_c.len(),
-        "only A and C were stored: {all}"
-    );
+    assert_only_stored(&app, &[&typed_a, &typed_c], &[(&typed_b, "locked")]);
     // Not in any byte of any file of the data directory.
     for entry in walk(app.data_dir()) {
         let bytes = std::fs::read(&entry).unwrap();
@@ -352,23 +359,10 @@ fn the_session_bus_screen_saver_pauses_recording_and_forgeries_do_not_end_it() {
         || (app.status()["state"] == "recording").then_some(()),
     );
 
-    let all: String = app
-        .export(&[])
-        .iter()
-        .filter_map(|e| e["text"].as_str().map(str::to_owned))
-        .collect();
-    assert!(all.contains(&typed_a) && all.contains(&typed_c), "{all}");
-    for (locked, prefix) in [(&typed_b, "locked"), (&typed_d, "relocked")] {
-        let keys = locked.strip_prefix(prefix).unwrap();
-        assert!(
-            !all.contains(keys),
-            "input typed while locked was stored: {all}"
-        );
-    }
-    assert_eq!(
-        all.len(),
-        typed_a.len() + typed_c.len(),
-        "only A and C: {all}"
+    assert_only_stored(
+        &app,
+        &[&typed_a, &typed_c],
+        &[(&typed_b, "locked"), (&typed_d, "relocked")],
     );
     let (status, stderr) = rec.stop();
     assert!(status.success(), "{stderr}");

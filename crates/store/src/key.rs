@@ -162,21 +162,12 @@ pub(crate) fn encrypt_plaintext(path: &Path, key: &DbKey) -> Result<(), StoreErr
     crate::schema::create_private_file(&tmp)?;
     let events = copy_encrypted(path, &tmp, key)?;
     // The copy must hold what the original holds before the original goes.
-    let check = Connection::open_with_flags(&tmp, OpenFlags::SQLITE_OPEN_READ_ONLY).at(&tmp)?;
-    apply(&check, key, &tmp)?;
-    let copied: i64 = check
-        .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
-        .at(&tmp)?;
-    let ok: String = check
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .at(&tmp)?;
-    drop(check);
-    if copied != events || ok != "ok" {
+    if let Err(mismatch) = copy_matches(&tmp, key, events)? {
         let _ = fs::remove_file(&tmp);
         return Err(StoreError::Corrupt {
             path: path.to_owned(),
             reason: format!(
-                "its encrypted copy did not match it ({copied} of {events} blocks, check: {ok}); the unencrypted file was kept"
+                "its encrypted copy did not match it ({mismatch}); the unencrypted file was kept"
             ),
         });
     }
@@ -250,20 +241,11 @@ pub fn reencrypt(path: &Path, old: &DbKey, new: &DbKey, to: &Path) -> Result<(),
         Ok(events)
     };
     let checked = copy().and_then(|events| {
-        let check = Connection::open_with_flags(to, OpenFlags::SQLITE_OPEN_READ_ONLY).at(to)?;
-        apply(&check, new, to)?;
-        let copied: i64 = check
-            .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
-            .at(to)?;
-        let ok: String = check
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .at(to)?;
-        drop(check);
-        if copied != events || ok != "ok" {
+        if let Err(mismatch) = copy_matches(to, new, events)? {
             return Err(StoreError::Corrupt {
                 path: path.to_owned(),
                 reason: format!(
-                    "its re-encrypted copy did not match it ({copied} of {events} blocks, check: {ok}); nothing was changed"
+                    "its re-encrypted copy did not match it ({mismatch}); nothing was changed"
                 ),
             });
         }
@@ -275,6 +257,24 @@ pub fn reencrypt(path: &Path, old: &DbKey, new: &DbKey, to: &Path) -> Result<(),
         }
     }
     checked
+}
+
+/// Whether the copy at `to` (keyed with `key`) holds `events` event blocks and passes SQLite's
+/// quick check; `Err` says how it does not.
+fn copy_matches(to: &Path, key: &DbKey, events: i64) -> Result<Result<(), String>, StoreError> {
+    let check = Connection::open_with_flags(to, OpenFlags::SQLITE_OPEN_READ_ONLY).at(to)?;
+    apply(&check, key, to)?;
+    let copied: i64 = check
+        .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
+        .at(to)?;
+    let ok: String = check
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .at(to)?;
+    Ok(if copied == events && ok == "ok" {
+        Ok(())
+    } else {
+        Err(format!("{copied} of {events} blocks, check: {ok}"))
+    })
 }
 
 /// Puts the complete database `staged` in the place of the one at `path`, whose old contents
