@@ -63,6 +63,18 @@ fn recording_with_a_canary(
     (title, win, rec, typed_a)
 }
 
+/// Once the status says recording again, `typed` into the window (id, title) is stored.
+fn recording_again_stores(x: &XSession, app: &App, (win, title): (&str, &str), typed: &str) {
+    wait_for("status: recording again", Duration::from_secs(10), || {
+        (app.status()["state"] == "recording").then_some(())
+    });
+    x.focus(win);
+    x.type_text(typed);
+    wait_for("canary C stored", Duration::from_secs(10), || {
+        app.typed_in(title).contains(typed).then_some(())
+    });
+}
+
 /// Every key typed anywhere, in order, is exactly `stored`: not one key of the canaries typed
 /// while locked (given with their prefixes, which xdotool typed too).
 fn assert_only_stored(app: &App, stored: &[&str], locked: &[(&str, &str)]) {
@@ -129,14 +141,7 @@ fn a_locked_screen_pauses_recording_and_the_unlock_resumes_it() {
     // The locker leaves (a right password): recording resumes by itself.
     drop(locker);
     xset(&x, "reset");
-    wait_for("status: recording again", Duration::from_secs(10), || {
-        (app.status()["state"] == "recording").then_some(())
-    });
-    x.focus(&win);
-    x.type_text(&typed_c);
-    wait_for("canary C stored", Duration::from_secs(10), || {
-        app.typed_in(&title).contains(&typed_c).then_some(())
-    });
+    recording_again_stores(&x, &app, (&win, &title), &typed_c);
 
     // Every key typed anywhere, in order: A and C, and not one key of B.
     assert_only_stored(&app, &[&typed_a, &typed_c], &[(&typed_b, "locked")]);
@@ -333,14 +338,7 @@ fn the_session_bus_screen_saver_pauses_recording_and_forgeries_do_not_end_it() {
     );
 
     saver.set_active(false);
-    wait_for("status: recording again", Duration::from_secs(10), || {
-        (app.status()["state"] == "recording").then_some(())
-    });
-    x.focus(&win);
-    x.type_text(&typed_c);
-    wait_for("canary C stored", Duration::from_secs(10), || {
-        app.typed_in(&title).contains(&typed_c).then_some(())
-    });
+    recording_again_stores(&x, &app, (&win, &title), &typed_c);
 
     // Locked again, and then the service leaves the bus (its session ended or it crashed): the
     // lock goes with it rather than pausing recording for good.
