@@ -266,6 +266,27 @@ fn dashboard_end_to_end() {
         t.contains("Nothing was deleted")
     });
     ui.shot("08-privacy");
+    // The encryption card says where the key comes from (a passphrase here) and how to change it.
+    wait_for("the passphrase note", Duration::from_secs(5), || {
+        let shown = session
+            .execute(
+                "return [document.getElementById('key-passphrase').hidden, document.getElementById('key-keyring').hidden];",
+                json!([]),
+            )
+            .unwrap();
+        (shown == json!([false, true])).then_some(())
+    });
+    assert!(
+        ui.text("#key-passphrase")
+            .contains("glasshouse passphrase change")
+    );
+    session
+        .execute(
+            "document.getElementById('encryption-card').scrollIntoView();",
+            json!([]),
+        )
+        .unwrap();
+    ui.shot("08b-privacy-encryption");
     let excluded_text = canary("secret");
     x.focus(&term);
     x.type_text(&excluded_text);

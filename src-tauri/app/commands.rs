@@ -77,6 +77,8 @@ pub struct SettingsView {
     pub retention_range: (u32, u32),
     /// The sensitive patterns a fresh install has, so the page can offer them back.
     pub default_sensitive_patterns: &'static [&'static str],
+    /// Where the database's key comes from: `keyring` or `passphrase` (`None`: no key yet).
+    pub key_source: Option<&'static str>,
 }
 
 #[tauri::command(async)]
@@ -95,6 +97,13 @@ pub fn settings(state: State<'_, AppState>) -> Result<SettingsView, IpcError> {
         mouse_rate_range: MOUSE_RATE_RANGE,
         retention_range: RETENTION_RANGE,
         default_sensitive_patterns: DEFAULT_SENSITIVE_PATTERNS,
+        key_source: match glasshouse_vault::state(&state.paths.data_dir, &state.paths.database())
+            .map_err(crate::error::AppError::from)?
+        {
+            glasshouse_vault::KeyState::Keyring => Some("keyring"),
+            glasshouse_vault::KeyState::Passphrase => Some("passphrase"),
+            glasshouse_vault::KeyState::New => None,
+        },
     })
 }
 

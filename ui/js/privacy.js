@@ -226,6 +226,8 @@ export async function refreshPrivacy() {
     if (!saved || $('#settings-dirty').hidden) fill(view);
     else $('#recent-apps').replaceChildren(...view.recent_apps.map((a) => h('option', { value: a })));
     $('#autostart').checked = auto;
+    $('#key-keyring').hidden = view.key_source !== 'keyring';
+    $('#key-passphrase').hidden = view.key_source !== 'passphrase';
   } catch (e) {
     toastError(e);
   }
