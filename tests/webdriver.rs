@@ -48,7 +48,12 @@ pub fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Res
     let mut raw = Vec::new();
     let mut buf = [0u8; 64 * 1024];
     while !complete(&raw) {
-        let n = stream.read(&mut buf).map_err(io)?;
+        let n = match stream.read(&mut buf) {
+            Ok(n) => n,
+            // A signal to this process (a child ending) interrupts the wait: wait again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(e)),
+        };
         if n == 0 {
             break;
         }
