@@ -54,7 +54,7 @@ impl KeySource {
             use glasshouse_store::StoreError;
             return Err(if !db.exists() {
                 StoreError::Missing { path: db }.into()
-            } else if glasshouse_vault::holds_encrypted_database(&db)? {
+            } else if glasshouse_store::holds_encrypted_database(&db)? {
                 StoreError::Foreign {
                     path: db,
                     reason: "it is not an SQLite database, and there is no key.json for an encrypted one"

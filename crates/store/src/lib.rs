@@ -67,7 +67,7 @@ pub use error::StoreError;
 pub use hourly::CLICK_CELL_PX;
 pub use key::{DbKey, reencrypt, replace_wiping};
 pub use reader::Reader;
-pub use schema::APPLICATION_ID;
+pub use schema::{APPLICATION_ID, holds_encrypted_database};
 pub use types::{
     ActivityEntry, ActivityKind, AppSummary, ClickCell, Counts, DeleteReport, ExportFilter,
     ExportRow, HourRollup, KeyCounts, MinuteRollup, PauseInterval, PauseReason, Selection, Totals,

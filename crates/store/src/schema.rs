@@ -158,24 +158,37 @@ pub(crate) enum FileState {
     Encrypted,
 }
 
-pub(crate) fn inspect(path: &Path) -> Result<FileState, StoreError> {
-    let mut file = match fs::File::open(path) {
+/// Up to the first `N` bytes of the file at `path`, how many there were, and the file's length;
+/// `None` when there is no file.
+fn read_head<const N: usize>(path: &Path) -> Result<Option<([u8; N], usize, u64)>, StoreError> {
+    let file = match fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileState::New),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(StoreError::io(path, e)),
     };
     let len = file.metadata().map_err(|e| StoreError::io(path, e))?.len();
+    let mut head = Vec::with_capacity(N);
+    file.take(N as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| StoreError::io(path, e))?;
+    let mut out = [0u8; N];
+    out[..head.len()].copy_from_slice(&head);
+    Ok(Some((out, head.len(), len)))
+}
+
+/// Whether the file at `path` is not empty and does not start with SQLite's plain header: an
+/// encrypted database (or not a database at all), whose key was made before.
+pub fn holds_encrypted_database(path: &Path) -> Result<bool, StoreError> {
+    const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+    Ok(read_head::<16>(path)?.is_some_and(|(head, got, _)| got > 0 && head[..got] != MAGIC[..got]))
+}
+
+pub(crate) fn inspect(path: &Path) -> Result<FileState, StoreError> {
+    let Some((header, got, len)) = read_head::<100>(path)? else {
+        return Ok(FileState::New);
+    };
     if len == 0 {
         return Ok(FileState::New);
-    }
-    let mut header = [0u8; 100];
-    let mut got = 0;
-    while got < header.len() {
-        match file.read(&mut header[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) => return Err(StoreError::io(path, e)),
-        }
     }
     let foreign = |reason: &str| StoreError::Foreign {
         path: path.to_owned(),

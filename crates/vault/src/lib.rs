@@ -109,7 +109,8 @@ pub fn unlock(
             })
         }
         None => {
-            if holds_encrypted_database(database)? {
+            // Its key was made before: a new one must not be chosen.
+            if glasshouse_store::holds_encrypted_database(database)? {
                 return Err(VaultError::KeyFileMissing {
                     path: data_dir.join(KEY_FILE),
                 });
@@ -137,27 +138,6 @@ pub fn unlock(
             })
         }
     }
-}
-
-/// A database at `path` that is not empty and not an unencrypted SQLite file: its key was made
-/// before, so a new one must not be chosen.
-pub fn holds_encrypted_database(path: &Path) -> Result<bool, VaultError> {
-    use std::io::Read;
-    let mut f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(VaultError::io(path, e)),
-    };
-    let mut head = [0u8; 16];
-    let mut got = 0;
-    while got < head.len() {
-        match f.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) => return Err(VaultError::io(path, e)),
-        }
-    }
-    Ok(got > 0 && head[..got] != b"SQLite format 3\0"[..got])
 }
 
 fn random_key() -> Result<DbKey, VaultError> {
