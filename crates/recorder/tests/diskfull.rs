@@ -6,43 +6,15 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use glasshouse_capture::{CaptureMsg, SupervisorEvent};
 use glasshouse_core::keys::Key;
 use glasshouse_core::model::{Input, RawEvent, Stored, now_micros};
 use glasshouse_recorder::{Recorder, Request, Response, State, Status};
+use glasshouse_store::tmpfs::Tmpfs;
 use glasshouse_store::{ActivityKind, ExportFilter, Reader};
-
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path) -> Option<Tmpfs> {
-        let uid = Command::new("id").arg("-u").output().ok()?;
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            eprintln!("skipped: mounting a tmpfs needs root");
-            return None;
-        }
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs"])
-            .arg(dir)
-            .status()
-            .expect("mount runs");
-        assert!(
-            ok.success(),
-            "mount -t tmpfs failed although running as root"
-        );
-        Some(Tmpfs(dir.to_owned()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
 
 fn status(r: &Recorder) -> Status {
     match r.request(Request::Status) {
@@ -94,7 +66,7 @@ fn fill(path: &Path) {
 #[test]
 fn the_recorder_says_disk_full_and_resumes_by_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(_mnt) = Tmpfs::mount(dir.path()) else {
+    let Some(_mnt) = Tmpfs::mount(dir.path(), "2m") else {
         return;
     };
     let r = common::start(dir.path());

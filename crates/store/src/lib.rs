@@ -49,6 +49,7 @@ pub mod repair;
 mod rollup;
 mod schema;
 pub mod synth;
+pub mod tmpfs;
 mod types;
 mod writer;
 

@@ -5,49 +5,14 @@
 //! otherwise.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use glasshouse_core::model::{Micros, Stored, StoredEvent, Window};
 use glasshouse_core::policy::Emitted;
+use glasshouse_store::tmpfs::Tmpfs;
 use glasshouse_store::{DbKey, Reader, Store, StoreError, repair};
-
-/// A tmpfs mounted for the test's lifetime.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        let uid = Command::new("id").arg("-u").output().ok()?;
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            eprintln!("skipped: mounting a tmpfs needs root");
-            return None;
-        }
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir)
-            .status()
-            .expect("mount runs");
-        assert!(
-            ok.success(),
-            "mount -t tmpfs failed although running as root"
-        );
-        Some(Tmpfs(dir.to_owned()))
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
 
 fn key() -> DbKey {
     DbKey::from_bytes([7; 32])
