@@ -180,78 +180,86 @@ fn skip() -> bool {
     true
 }
 
-#[test]
-fn the_private_directory_alone_keeps_another_user_out() {
+/// What the three server tests start from: the tests' turn, a data folder, and its recorder's
+/// socket served (with the count of requests served). `None` when not root (skipped).
+struct Served {
+    _serial: std::sync::MutexGuard<'static, ()>,
+    data: tempfile::TempDir,
+    server: Server,
+    served: Arc<AtomicUsize>,
+}
+
+fn served() -> Option<Served> {
     if skip() {
-        return;
+        return None;
     }
     let _serial = serial();
     runtime_dir();
     let data = tempfile::tempdir().unwrap();
     let (server, served) = server(data.path());
-    let dir = server.path().parent().unwrap();
-    assert_eq!(
-        std::fs::metadata(dir).unwrap().permissions().mode() & 0o777,
-        0o700
-    );
+    Some(Served {
+        _serial,
+        data,
+        server,
+        served,
+    })
+}
+
+/// The permission bits of `path`.
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn the_private_directory_alone_keeps_another_user_out() {
+    let Some(s) = served() else {
+        return;
+    };
+    let dir = s.server.path().parent().unwrap();
+    assert_eq!(mode(dir), 0o700);
     // The socket itself is opened up: only the directory stands in the way.
-    chmod(server.path(), 0o666);
-    assert_eq!(as_nobody(server.path()), Seen::PermissionDenied);
+    chmod(s.server.path(), 0o666);
+    assert_eq!(as_nobody(s.server.path()), Seen::PermissionDenied);
     // With the directory opened too, the same child gets through to the server: the refusal
     // above was the directory's.
     chmod(dir, 0o755);
-    assert_eq!(as_nobody(server.path()), Seen::Forbidden);
-    assert_eq!(served.load(Ordering::SeqCst), 0);
+    assert_eq!(as_nobody(s.server.path()), Seen::Forbidden);
+    assert_eq!(s.served.load(Ordering::SeqCst), 0);
     chmod(dir, 0o700);
 }
 
 #[test]
 fn the_socket_mode_alone_keeps_another_user_out() {
-    if skip() {
+    let Some(s) = served() else {
         return;
-    }
-    let _serial = serial();
-    runtime_dir();
-    let data = tempfile::tempdir().unwrap();
-    let (server, served) = server(data.path());
-    let dir = server.path().parent().unwrap();
+    };
+    let dir = s.server.path().parent().unwrap();
     chmod(dir, 0o755);
-    assert_eq!(
-        std::fs::metadata(server.path())
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
-        0o600
-    );
-    assert_eq!(as_nobody(server.path()), Seen::PermissionDenied);
-    assert_eq!(served.load(Ordering::SeqCst), 0);
+    assert_eq!(mode(s.server.path()), 0o600);
+    assert_eq!(as_nobody(s.server.path()), Seen::PermissionDenied);
+    assert_eq!(s.served.load(Ordering::SeqCst), 0);
     chmod(dir, 0o700);
 }
 
 #[test]
 fn the_peer_credential_check_alone_refuses_another_user() {
-    if skip() {
+    let Some(s) = served() else {
         return;
-    }
-    let _serial = serial();
-    runtime_dir();
-    let data = tempfile::tempdir().unwrap();
-    let (server, served) = server(data.path());
-    let dir = server.path().parent().unwrap();
+    };
+    let dir = s.server.path().parent().unwrap();
     // Both file-system defences opened: only SO_PEERCRED is left.
     chmod(dir, 0o755);
-    chmod(server.path(), 0o666);
-    assert_eq!(as_nobody(server.path()), Seen::Forbidden);
+    chmod(s.server.path(), 0o666);
+    assert_eq!(as_nobody(s.server.path()), Seen::Forbidden);
     assert_eq!(
-        served.load(Ordering::SeqCst),
+        s.served.load(Ordering::SeqCst),
         0,
         "the other user's request must not run"
     );
     // The same request from this user is served: the refusal was about who asked.
-    let answer = control::request(&Paths::in_dir(data.path()), &Request::Status).unwrap();
+    let answer = control::request(&Paths::in_dir(s.data.path()), &Request::Status).unwrap();
     assert!(matches!(answer, Response::Ok), "{answer:?}");
-    assert_eq!(served.load(Ordering::SeqCst), 1);
+    assert_eq!(s.served.load(Ordering::SeqCst), 1);
     chmod(dir, 0o700);
 }
 
