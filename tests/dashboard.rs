@@ -67,18 +67,7 @@ fn dashboard_end_to_end() {
     // The tray app runs on its own; it never opens a window itself.
     let mut tray = Tray::start(&app, config.path());
     assert!(dashboard_window(&x.display_name()).is_none());
-    let mut driver = Driver::start(
-        &driver_bin,
-        &[
-            ("GLASSHOUSE_DATA_DIR", app.data_dir()),
-            ("XDG_RUNTIME_DIR", app.runtime.path()),
-            ("XDG_CONFIG_HOME", config.path()),
-            ("GLASSHOUSE_PASSPHRASE_FILE", &app.passphrase_file()),
-            ("GLASSHOUSE_KEYRING", Path::new("off")),
-        ],
-        &x.display_name(),
-        app.runtime.path().join("tauri-driver.log"),
-    );
+    let mut driver = Driver::for_app(&driver_bin, &app, config.path(), &x.display_name());
     let tray_log = tray.log.clone();
     let fail_log = |what: &str| -> String {
         format!(

@@ -224,18 +224,7 @@ fn privacy_view_edits_the_words_and_switches_password_windows_off_and_on() {
     let app = App::new(Some(x.display_name()));
     let config = tempfile::tempdir().unwrap();
     let _tray = Tray::start(&app, config.path());
-    let driver = Driver::start(
-        &driver_bin,
-        &[
-            ("GLASSHOUSE_DATA_DIR", app.data_dir()),
-            ("XDG_RUNTIME_DIR", app.runtime.path()),
-            ("XDG_CONFIG_HOME", config.path()),
-            ("GLASSHOUSE_PASSPHRASE_FILE", &app.passphrase_file()),
-            ("GLASSHOUSE_KEYRING", Path::new("off")),
-        ],
-        &x.display_name(),
-        app.runtime.path().join("tauri-driver.log"),
-    );
+    let driver = Driver::for_app(&driver_bin, &app, config.path(), &x.display_name());
     let caps = json!({
         "tauri:options": {
             "application": env!("CARGO_BIN_EXE_glasshouse"),

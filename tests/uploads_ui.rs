@@ -6,7 +6,6 @@
 //! putting it back gives the same bytes again; the approved batch arrives under its SHA-256, and
 //! a withdrawal deletes it there. Screenshots go to `target/screenshots/uploads-*.png`.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -121,18 +120,7 @@ fn uploads_view_end_to_end() {
     let config = tempfile::tempdir().unwrap();
     let shots = screenshots_dir("uploads-");
     let mut tray = Tray::start(&app, config.path());
-    let mut driver = Driver::start(
-        &driver_bin,
-        &[
-            ("GLASSHOUSE_DATA_DIR", app.data_dir()),
-            ("XDG_RUNTIME_DIR", app.runtime.path()),
-            ("XDG_CONFIG_HOME", config.path()),
-            ("GLASSHOUSE_PASSPHRASE_FILE", &app.passphrase_file()),
-            ("GLASSHOUSE_KEYRING", Path::new("off")),
-        ],
-        &x.display_name(),
-        app.runtime.path().join("tauri-driver.log"),
-    );
+    let mut driver = Driver::for_app(&driver_bin, &app, config.path(), &x.display_name());
     let fail_log = |what: &str| -> String {
         format!(
             "{what}; tauri-driver said: {}{}; the tray app said: {}",

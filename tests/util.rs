@@ -657,6 +657,20 @@ impl Driver {
         panic!("tauri-driver did not come up (see {})", log.display());
     }
 
+    /// tauri-driver for the processes of `app`: its environment ([`App::env`]) with `config` as
+    /// `XDG_CONFIG_HOME`, on `display`, logging into the app's runtime folder.
+    pub fn for_app(bin: &Path, app: &App, config: &Path, display: &str) -> Driver {
+        let mut env = app.env();
+        env.push(("XDG_CONFIG_HOME", config.to_owned()));
+        let env: Vec<(&str, &Path)> = env.iter().map(|(k, v)| (*k, v.as_path())).collect();
+        Driver::start(
+            bin,
+            &env,
+            display,
+            app.runtime.path().join("tauri-driver.log"),
+        )
+    }
+
     pub fn stop(&mut self) {
         if self.child.try_wait().unwrap().is_none() {
             let pid = self.child.id();
