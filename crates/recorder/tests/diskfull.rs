@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use glasshouse_capture::{CaptureMsg, SupervisorEvent};
 use glasshouse_core::keys::Key;
-use glasshouse_core::model::{Input, RawEvent, Stored, now_micros};
+use glasshouse_core::model::{Input, RawEvent, now_micros};
 use glasshouse_recorder::{Recorder, Request, Response, State, Status};
 use glasshouse_store::tmpfs::Tmpfs;
-use glasshouse_store::{ActivityKind, ExportFilter, Reader};
+use glasshouse_store::{ActivityKind, Reader};
 
 fn status(r: &Recorder) -> Status {
     match r.request(Request::Status) {
@@ -104,27 +104,20 @@ fn the_recorder_says_disk_full_and_resumes_by_itself() {
 
     let paths = r.paths().clone();
     r.shutdown().unwrap();
-    let reader = Reader::open(&paths.database(), &common::key()).unwrap();
-    let mut text = String::new();
-    reader
-        .export(&ExportFilter::default(), |row| {
-            if let Stored::KeyDown { text: Some(t), .. } = row.event {
-                text.push_str(&t);
-            }
-            Ok(())
-        })
-        .unwrap();
+    let text = common::stored_text(&paths);
     assert_eq!(
         text,
         format!("before {during}still full after"),
         "nothing lost"
     );
-    let log = reader.activity(20).unwrap();
+    let log = Reader::open(&paths.database(), &common::key())
+        .unwrap()
+        .activity(20)
+        .unwrap();
     assert!(
         log.iter().any(|e| e.kind == ActivityKind::Storage),
         "the episode is in the activity log: {log:?}"
     );
-    drop(reader);
     let check = glasshouse_store::repair::check(&paths.database(), &common::key()).unwrap();
     assert!(check.is_ok(), "{check:?}");
 }

@@ -8,11 +8,10 @@ use std::time::{Duration, Instant};
 
 use glasshouse_capture::{CaptureMsg, SupervisorEvent};
 use glasshouse_core::keys::Key;
-use glasshouse_core::model::{Input, MICROS_PER_SEC, Micros, RawEvent, Stored, Window, now_micros};
-use glasshouse_core::paths::Paths;
+use glasshouse_core::model::{Input, MICROS_PER_SEC, Micros, RawEvent, Window, now_micros};
 use glasshouse_recorder::protocol::DeleteWhat;
 use glasshouse_recorder::{Recorder, Request, Response, State, Status};
-use glasshouse_store::{ExportFilter, Reader};
+use glasshouse_store::Reader;
 
 const S: Micros = MICROS_PER_SEC;
 
@@ -53,22 +52,7 @@ fn key(r: &Recorder, ts: Micros, c: char) {
 /// The typed text stored so far, after asking the recorder to store what it holds.
 fn typed(r: &Recorder) -> String {
     assert!(matches!(r.request(Request::Flush), Response::Ok));
-    stored_text(r.paths())
-}
-
-/// The typed text in the store of `paths`.
-fn stored_text(paths: &Paths) -> String {
-    let reader = Reader::open(&paths.database(), &common::key()).unwrap();
-    let mut text = String::new();
-    reader
-        .export(&ExportFilter::default(), |row| {
-            if let Stored::KeyDown { text: Some(t), .. } = row.event {
-                text.push_str(&t);
-            }
-            Ok(())
-        })
-        .unwrap();
-    text
+    common::stored_text(r.paths())
 }
 
 fn wait_for_state(r: &Recorder, state: State, within: Duration) {
@@ -178,5 +162,5 @@ fn everything_is_stored_on_shutdown() {
     }
     let paths = r.paths().clone();
     r.shutdown().unwrap();
-    assert_eq!(stored_text(&paths), "last words");
+    assert_eq!(common::stored_text(&paths), "last words");
 }

@@ -7,9 +7,9 @@ use common::start;
 
 use glasshouse_capture::{CaptureMsg, CaptureStatus, SupervisorEvent};
 use glasshouse_core::keys::Key;
-use glasshouse_core::model::{Input, MICROS_PER_SEC, Micros, RawEvent, Stored, Window, now_micros};
+use glasshouse_core::model::{Input, MICROS_PER_SEC, Micros, RawEvent, Window, now_micros};
 use glasshouse_recorder::{Recorder, Request, Response, State, Status};
-use glasshouse_store::{ActivityKind, ExportFilter, PauseReason, Reader};
+use glasshouse_store::{ActivityKind, PauseReason, Reader};
 
 const S: Micros = MICROS_PER_SEC;
 
@@ -52,16 +52,7 @@ fn reader(r: &Recorder) -> Reader {
 /// The typed text stored so far, after asking the recorder to store what it holds.
 fn typed(r: &Recorder) -> String {
     assert!(matches!(r.request(Request::Flush), Response::Ok));
-    let mut text = String::new();
-    reader(r)
-        .export(&ExportFilter::default(), |row| {
-            if let Stored::KeyDown { text: Some(t), .. } = row.event {
-                text.push_str(&t);
-            }
-            Ok(())
-        })
-        .unwrap();
-    text
+    common::stored_text(r.paths())
 }
 
 #[test]

@@ -19,6 +19,24 @@ pub fn key() -> glasshouse_store::DbKey {
     glasshouse_store::DbKey::from_bytes([7; 32])
 }
 
+/// The text typed and stored in the database of `paths`, in order.
+// Not every test binary that includes this module reads typed text.
+#[allow(dead_code)]
+pub fn stored_text(paths: &Paths) -> String {
+    use glasshouse_core::model::Stored;
+    let reader = glasshouse_store::Reader::open(&paths.database(), &key()).unwrap();
+    let mut text = String::new();
+    reader
+        .export(&glasshouse_store::ExportFilter::default(), |row| {
+            if let Stored::KeyDown { text: Some(t), .. } = row.event {
+                text.push_str(&t);
+            }
+            Ok(())
+        })
+        .unwrap();
+    text
+}
+
 /// A recorder for `dir` with capture turned off (tests feed its capture channel).
 pub fn start(dir: &std::path::Path) -> Recorder {
     runtime_dir();
