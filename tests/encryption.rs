@@ -189,24 +189,7 @@ fn a_database_of_an_earlier_version_is_encrypted_once() {
         .log(glasshouse_store::ActivityKind::Settings, &secret)
         .unwrap();
     store.close().unwrap();
-    {
-        let c = glasshouse_store::raw::open_keyed(&staging, &staging_key).unwrap();
-        let version: i64 = c
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        c.execute("ATTACH DATABASE ?1 AS plain KEY ''", [db.to_str().unwrap()])
-            .unwrap();
-        c.execute_batch("PRAGMA plain.auto_vacuum = INCREMENTAL")
-            .unwrap();
-        c.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
-            .unwrap();
-        c.execute_batch(&format!(
-            "PRAGMA plain.user_version = {version}; PRAGMA plain.application_id = {};
-             DETACH DATABASE plain;",
-            glasshouse_store::APPLICATION_ID
-        ))
-        .unwrap();
-    }
+    glasshouse_store::raw::write_unencrypted_copy(&staging, &staging_key, &db).unwrap();
     let _ = std::fs::remove_file(&staging);
     assert!(holds(&std::fs::read(&db).unwrap(), &secret), "control");
     // A reader does not encrypt; it says what to do.

@@ -200,43 +200,19 @@ pub fn reencrypt(path: &Path, old: &DbKey, new: &DbKey, to: &Path) -> Result<(),
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).at(path)?;
         apply(&conn, old, path)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+        let events: i64 = conn
+            .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
             .map_err(|e| match e.sqlite_error_code() {
                 Some(rusqlite::ffi::ErrorCode::NotADatabase) => StoreError::WrongKey {
                     path: path.to_owned(),
                 },
                 _ => StoreError::sqlite(path, e),
             })?;
-        let app_id: i64 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .at(path)?;
-        let events: i64 = conn
-            .query_row("SELECT count(*) FROM blocks", [], |r| r.get(0))
-            .at(path)?;
         let mut new_key = Zeroizing::new(String::with_capacity(80));
         new_key.push_str("x'");
         new_key.push_str(&new.to_hex());
         new_key.push('\'');
-        let target = to.to_str().ok_or_else(|| StoreError::Corrupt {
-            path: to.to_owned(),
-            reason: "its path is not valid UTF-8".into(),
-        })?;
-        conn.execute(
-            "ATTACH DATABASE ?1 AS rekeyed KEY ?2",
-            [target, new_key.as_str()],
-        )
-        .at(to)?;
-        // As for a new database: set before any table exists.
-        conn.execute_batch("PRAGMA rekeyed.auto_vacuum = INCREMENTAL")
-            .at(to)?;
-        conn.query_row("SELECT sqlcipher_export('rekeyed')", [], |_| Ok(()))
-            .at(to)?;
-        conn.execute_batch(&format!(
-            "PRAGMA rekeyed.user_version = {version}; PRAGMA rekeyed.application_id = {app_id};"
-        ))
-        .at(to)?;
-        conn.execute_batch("DETACH DATABASE rekeyed").at(to)?;
+        export_to(&conn, path, to, &new_key)?;
         conn.close().map_err(|(_, e)| StoreError::sqlite(path, e))?;
         Ok(events)
     };
@@ -257,6 +233,39 @@ pub fn reencrypt(path: &Path, old: &DbKey, new: &DbKey, to: &Path) -> Result<(),
         }
     }
     checked
+}
+
+/// Copies the database open (and keyed) on `conn`, at `path`, into the new file `to` with
+/// `sqlcipher_export`, encrypted with `key_sql` (SQLCipher's key string: `x'…'` for a raw key,
+/// empty for none), with its schema version and application id.
+pub(crate) fn export_to(
+    conn: &Connection,
+    path: &Path,
+    to: &Path,
+    key_sql: &str,
+) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .at(path)?;
+    let app_id: i64 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .at(path)?;
+    let target = to.to_str().ok_or_else(|| StoreError::Corrupt {
+        path: to.to_owned(),
+        reason: "its path is not valid UTF-8".into(),
+    })?;
+    conn.execute("ATTACH DATABASE ?1 AS copy KEY ?2", [target, key_sql])
+        .at(to)?;
+    // As for a new database: set before any table exists.
+    conn.execute_batch("PRAGMA copy.auto_vacuum = INCREMENTAL")
+        .at(to)?;
+    conn.query_row("SELECT sqlcipher_export('copy')", [], |_| Ok(()))
+        .at(to)?;
+    conn.execute_batch(&format!(
+        "PRAGMA copy.user_version = {version}; PRAGMA copy.application_id = {app_id};"
+    ))
+    .at(to)?;
+    conn.execute_batch("DETACH DATABASE copy").at(to)
 }
 
 /// Whether the copy at `to` (keyed with `key`) holds `events` event blocks and passes SQLite's

@@ -37,6 +37,13 @@ pub fn open_keyed(path: &Path, key: &DbKey) -> Result<rusqlite::Connection, Stor
     Ok(conn)
 }
 
+/// Writes an unencrypted copy of the database at `path` (keyed with `key`) to the new file
+/// `to`: what a version before encryption left, for the tests of its migration.
+pub fn write_unencrypted_copy(path: &Path, key: &DbKey, to: &Path) -> Result<(), StoreError> {
+    let conn = open_keyed(path, key)?;
+    crate::key::export_to(&conn, path, to, "")
+}
+
 /// The plaintext of every page of the database at `path` and of every frame of its `-wal`, in
 /// file order (page 1 without its salt; the WAL's headers left out). Pages that do not decrypt
 /// (a file not encrypted with `key`) come out as noise, not as an error.

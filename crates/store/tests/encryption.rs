@@ -144,25 +144,7 @@ fn a_wrong_key_is_a_clear_error_and_changes_nothing() {
 
 /// Writes what a version before encryption left: the same database, unencrypted.
 fn make_plaintext(encrypted: &Path, plain: &Path) {
-    let c = glasshouse_store::raw::open_keyed(encrypted, &key()).unwrap();
-    let version: i64 = c
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    c.execute(
-        "ATTACH DATABASE ?1 AS plain KEY ''",
-        [plain.to_str().unwrap()],
-    )
-    .unwrap();
-    c.execute_batch("PRAGMA plain.auto_vacuum = INCREMENTAL")
-        .unwrap();
-    c.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
-        .unwrap();
-    c.execute_batch(&format!(
-        "PRAGMA plain.user_version = {version}; PRAGMA plain.application_id = {};",
-        glasshouse_store::APPLICATION_ID
-    ))
-    .unwrap();
-    c.execute_batch("DETACH DATABASE plain").unwrap();
+    glasshouse_store::raw::write_unencrypted_copy(encrypted, &key(), plain).unwrap();
 }
 
 fn plaintext_database(dir: &tempfile::TempDir) -> (PathBuf, Vec<ExportRow>) {
